@@ -1,0 +1,458 @@
+//! Executing one outbox job: book, cancel or move an appointment's phases at Cal.com.
+//!
+//! * A compound booking's phases go out in parallel (settle semantics: every phase's result is
+//!   recorded) or, with `parallel_booking_enabled` off, one after another.
+//! * All or nothing (invariant 5): when a phase is refused for good (slot taken at Cal.com, bad
+//!   request), the phases that were booked are cancelled in reverse order, the appointment ends
+//!   `failed`, and its calendar intervals are freed.
+//! * Exactly once (BK-5): Cal.com has no idempotency key, so before sending a phase again after an
+//!   attempt whose answer was lost, we look for our booking by its metadata; and an answer that is
+//!   not ours (another phase id, created long before we asked) is refused, never adopted.
+//! * Transient failures retry with backoff (1 s, 5 s, 30 s), then dead-letter; rate limits and an
+//!   open circuit delay the job without using up its retries.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+
+use super::engine::{CallError, Engine};
+use super::SyncOutcome;
+use crate::calcom::ratelimit::Priority;
+use crate::calcom::types::{BookingStatus, CreateBooking, CreateBookingAttendee, ListBookingsQuery, RescheduleBooking};
+use crate::calcom::CalcomError;
+use crate::calendar::CalendarMsg;
+use crate::domain::Tenant;
+use crate::metrics;
+use crate::store::appointments::PhaseUpdate;
+use crate::store::{Appointment, AppointmentPhase, AppointmentStatus, OutboxJob, OutboxKind, PhaseSync, StoreError, SyncState};
+
+/// A Cal.com "success" whose booking was created this long before we asked is someone else's.
+const FRESHNESS: TimeDelta = TimeDelta::minutes(5);
+/// How long a booking waits for the mirror of its own hold to settle (it must consume it).
+const MIRROR_SETTLE: Duration = Duration::from_secs(2);
+
+/// What became of a job run.
+pub(super) enum Step {
+    Done(SyncOutcome),
+    Retry { error: String, counted: bool, after: Option<Duration> },
+}
+
+enum PhaseResult {
+    Synced,
+    Refused(String),
+    Retry { error: String, counted: bool, after: Option<Duration> },
+}
+
+impl PhaseResult {
+    fn from_call(err: CallError) -> PhaseResult {
+        match err {
+            CallError::Calcom(CalcomError::RateLimited { retry_after }) => {
+                PhaseResult::Retry { error: "rate limited by cal.com".into(), counted: false, after: retry_after }
+            }
+            CallError::Calcom(e @ (CalcomError::SlotTaken { .. } | CalcomError::BadRequest { .. } | CalcomError::NotFound)) => {
+                PhaseResult::Refused(e.to_string())
+            }
+            CallError::Calcom(e) => PhaseResult::Retry { error: e.to_string(), counted: true, after: None },
+            CallError::CircuitOpen(after) | CallError::Budget(after) => PhaseResult::Retry { error: err_text(&err), counted: false, after: Some(after) },
+            CallError::Skipped => PhaseResult::Retry { error: "skipped".into(), counted: false, after: None },
+        }
+    }
+}
+
+fn err_text(err: &CallError) -> String {
+    err.to_string()
+}
+
+/// Runs a claimed job to its end (done, retry scheduled, or dead letter) and tells waiters.
+pub(super) async fn run(engine: &Engine, job: OutboxJob) {
+    let started = Instant::now();
+    let step = match job.kind {
+        OutboxKind::Create => create(engine, &job).await,
+        OutboxKind::Cancel => cancel(engine, &job).await,
+        OutboxKind::Reschedule => reschedule(engine, &job).await,
+    };
+    let now = engine.clock.now();
+    let owner = engine.node_id.as_str();
+    let outcome = match step {
+        Ok(Step::Done(outcome)) => {
+            if let Err(err) = engine.store.finish_job(job.id, owner, now).await {
+                tracing::warn!(job = job.id, error = %err, "could not mark outbox job done; it will run again and find its work done");
+            }
+            outcome
+        }
+        Ok(Step::Retry { error, counted, after }) => schedule_retry(engine, &job, &error, counted, after).await,
+        Err(err) => {
+            // The lease runs out and the job is claimed again.
+            tracing::warn!(job = job.id, error = %err, "outbox job could not reach the store");
+            SyncOutcome::Pending
+        }
+    };
+    tracing::info!(
+        job = job.id, kind = %job.kind, appointment = %job.appointment_id, attempt = job.attempts + 1,
+        outcome = ?outcome, took_ms = started.elapsed().as_millis() as u64, "cal.com sync job ran"
+    );
+    engine.notify(job.id, outcome);
+}
+
+async fn schedule_retry(engine: &Engine, job: &OutboxJob, error: &str, counted: bool, after: Option<Duration>) -> SyncOutcome {
+    let now = engine.clock.now();
+    let owner = engine.node_id.as_str();
+    let backoff = &engine.settings.retry_backoff_secs;
+    let attempts = if counted { job.attempts as usize + 1 } else { job.attempts as usize };
+    if counted && attempts > backoff.len() {
+        tracing::error!(job = job.id, appointment = %job.appointment_id, error, "outbox job failed after its last retry; dead letter");
+        metrics::booking("dead_letter");
+        if let Err(err) = engine.store.dead_letter_job(job.id, owner, error, now).await {
+            tracing::warn!(job = job.id, error = %err, "could not park the dead letter");
+        }
+        return SyncOutcome::Pending;
+    }
+    let base = if counted { Duration::from_secs(backoff[attempts - 1]) } else { Duration::from_secs(1) };
+    let wait = after.map_or(base, |a| a.max(base));
+    let next = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::seconds(60));
+    if let Err(err) = engine.store.retry_job(job.id, owner, next, error, counted, now).await {
+        tracing::warn!(job = job.id, error = %err, "could not schedule the retry");
+    }
+    SyncOutcome::Pending
+}
+
+async fn load(engine: &Engine, job: &OutboxJob) -> Result<Option<(Appointment, std::sync::Arc<Tenant>)>, StoreError> {
+    let Some(appointment) = engine.store.get_appointment(&job.appointment_id).await? else { return Ok(None) };
+    let Some(tenant) = engine.catalogue.tenant(&appointment.tenant).cloned() else {
+        tracing::error!(appointment = %appointment.id, tenant = %appointment.tenant, "tenant no longer configured; job dropped");
+        return Ok(None);
+    };
+    Ok(Some((appointment, tenant)))
+}
+
+async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
+    let Some((appointment, tenant)) = load(engine, job).await? else { return Ok(Step::Done(SyncOutcome::Failed)) };
+    if appointment.status != AppointmentStatus::Confirmed {
+        // Cancelled before it reached Cal.com: the cancel job behind this one cleans up.
+        return Ok(Step::Done(SyncOutcome::Synced));
+    }
+    let todo: Vec<&AppointmentPhase> = appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced).collect();
+    if todo.is_empty() {
+        engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
+        return Ok(Step::Done(SyncOutcome::Synced));
+    }
+    let mirrors = settled_mirrors(engine, &appointment).await?;
+    let parallel = engine.flags.parallel_booking(&tenant.id);
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(todo.len());
+    if parallel {
+        let bookings = todo.iter().map(|phase| book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned()));
+        results = futures::future::join_all(bookings).await;
+    } else {
+        for phase in &todo {
+            let result = book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned()).await;
+            let refused = matches!(result, PhaseResult::Refused(_));
+            results.push(result);
+            if refused {
+                break;
+            }
+        }
+    }
+    metrics::booking_phases(parallel, started.elapsed());
+    tracing::info!(appointment = %appointment.id, phases = todo.len(), mode = if parallel { "parallel" } else { "sequential" }, took_ms = started.elapsed().as_millis() as u64, "cal.com phase bookings settled");
+    if results.iter().all(|r| matches!(r, PhaseResult::Synced)) {
+        engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
+        metrics::booking("synced");
+        return Ok(Step::Done(SyncOutcome::Synced));
+    }
+    if let Some(reason) = results.iter().find_map(|r| if let PhaseResult::Refused(reason) = r { Some(reason.clone()) } else { None }) {
+        compensate(engine, &tenant, &appointment, &reason).await?;
+        return Ok(Step::Done(SyncOutcome::Failed));
+    }
+    Ok(merge_retries(results))
+}
+
+fn merge_retries(results: Vec<PhaseResult>) -> Step {
+    let mut error = String::new();
+    let mut counted = false;
+    let mut after: Option<Duration> = None;
+    for result in results {
+        if let PhaseResult::Retry { error: e, counted: c, after: a } = result {
+            if error.is_empty() {
+                error = e;
+            }
+            counted |= c;
+            after = match (after, a) {
+                (Some(x), Some(y)) => Some(x.max(y)),
+                (x, y) => x.or(y),
+            };
+        }
+    }
+    Step::Retry { error, counted, after }
+}
+
+/// The Cal.com slot reservations our hold made, by phase (waiting briefly for one in flight).
+async fn settled_mirrors(engine: &Engine, appointment: &Appointment) -> Result<HashMap<u16, String>, StoreError> {
+    let Some(token) = &appointment.reservation_token else { return Ok(HashMap::new()) };
+    super::mirror::wait_settled(engine, token, MIRROR_SETTLE).await;
+    Ok(engine.store.reservation_mirrors(token).await?.into_iter().map(|m| (m.seq, m.uid)).collect())
+}
+
+fn phase_id(appointment: &Appointment, phase: &AppointmentPhase) -> String {
+    format!("{}:{}", appointment.id, phase.seq)
+}
+
+async fn book_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment, phase: &AppointmentPhase, mirror: Option<String>) -> PhaseResult {
+    let store = &engine.store;
+    let id = phase_id(appointment, phase);
+    let record = |status: PhaseSync, uid: Option<&str>, booking_id: Option<i64>, error: Option<&str>, attempted: bool| {
+        let update = PhaseUpdate { seq: phase.seq, status, booking_uid: uid.map(str::to_owned), booking_id, error: error.map(str::to_owned), attempted };
+        async move {
+            if let Err(err) = store.update_phase(&appointment.id, &update, engine.clock.now()).await {
+                tracing::warn!(appointment = %appointment.id, seq = phase.seq, error = %err, "could not record a phase result");
+            }
+        }
+    };
+    let Some(event_type) = phase.event_type_id else {
+        let reason = "no Cal.com event type is configured for this stylist and phase";
+        record(PhaseSync::Failed, None, None, Some(reason), false).await;
+        return PhaseResult::Refused(reason.into());
+    };
+    if phase.sync_attempts > 0 || phase.sync_status == PhaseSync::InFlight {
+        // An earlier attempt may have created it and lost the answer: look before sending again.
+        match find_existing(engine, tenant, event_type, phase.start, phase.end, &id).await {
+            Ok(Some((uid, booking_id))) => {
+                record(PhaseSync::Synced, Some(&uid), Some(booking_id), None, false).await;
+                return PhaseResult::Synced;
+            }
+            Ok(None) => {}
+            Err(err) => return PhaseResult::from_call(err),
+        }
+    }
+    record(PhaseSync::InFlight, None, None, None, true).await;
+    let request = create_request(tenant, appointment, phase, event_type, &id, mirror);
+    let sent_at = engine.clock.now();
+    let key = engine.api_key(tenant);
+    let result = engine.call(tenant, Priority::Booking, || engine.client.create_booking(key, &request)).await;
+    match result {
+        Ok(booking) if is_ours(&booking.metadata, booking.created_at, &id, sent_at) => {
+            record(PhaseSync::Synced, Some(&booking.uid), Some(booking.id), None, false).await;
+            PhaseResult::Synced
+        }
+        Ok(booking) => {
+            let reason = format!("cal.com answered with booking {} that is not ours (created {})", booking.uid, booking.created_at);
+            record(PhaseSync::Failed, None, None, Some(&reason), false).await;
+            PhaseResult::Refused(reason)
+        }
+        Err(CallError::Calcom(err)) if err.is_ambiguous() => match find_existing(engine, tenant, event_type, phase.start, phase.end, &id).await {
+            Ok(Some((uid, booking_id))) => {
+                record(PhaseSync::Synced, Some(&uid), Some(booking_id), None, false).await;
+                PhaseResult::Synced
+            }
+            _ => {
+                record(PhaseSync::InFlight, None, None, Some(&err.to_string()), false).await;
+                PhaseResult::Retry { error: err.to_string(), counted: true, after: None }
+            }
+        },
+        Err(err) => {
+            let result = PhaseResult::from_call(err);
+            let (status, text) = match &result {
+                PhaseResult::Refused(reason) => (PhaseSync::Failed, reason.clone()),
+                PhaseResult::Retry { error, .. } => (PhaseSync::Pending, error.clone()),
+                PhaseResult::Synced => (PhaseSync::Synced, String::new()),
+            };
+            record(status, None, None, Some(&text), false).await;
+            result
+        }
+    }
+}
+
+fn create_request(tenant: &Tenant, appointment: &Appointment, phase: &AppointmentPhase, event_type: i64, id: &str, mirror: Option<String>) -> CreateBooking {
+    let phone = appointment.customer_phone.clone();
+    // Cal.com needs an email or a phone number. Without either (hidden number, no email given),
+    // a per-booking address in the reserved `.invalid` domain: never shared, never delivered.
+    let email = appointment.customer_email.clone().or_else(|| phone.is_none().then(|| format!("{}@noreply.invalid", appointment.id)));
+    let minutes = (phase.end - phase.start).num_minutes().max(1) as u32;
+    let mut metadata = std::collections::BTreeMap::new();
+    metadata.insert("slotkeeper_booking_id".to_owned(), appointment.id.to_string());
+    metadata.insert("slotkeeper_phase_id".to_owned(), id.to_owned());
+    metadata.insert("slotkeeper_call_id".to_owned(), appointment.call_id.chars().take(120).collect());
+    metadata.insert("slotkeeper_tenant".to_owned(), tenant.id.to_string());
+    CreateBooking {
+        start: phase.start,
+        event_type_id: event_type,
+        attendee: CreateBookingAttendee {
+            name: appointment.customer_name.clone(),
+            email,
+            time_zone: tenant.tz.name().to_owned(),
+            phone_number: phone,
+            language: Some("de".into()),
+        },
+        length_in_minutes: Some(minutes),
+        metadata,
+        reserved_slot_uid: mirror,
+        booking_fields_responses: None,
+    }
+}
+
+/// A created booking is ours when it carries our phase id, or carries no id of ours and is fresh.
+fn is_ours(metadata: &std::collections::BTreeMap<String, String>, created_at: DateTime<Utc>, id: &str, sent_at: DateTime<Utc>) -> bool {
+    match metadata.get("slotkeeper_phase_id") {
+        Some(theirs) => theirs == id,
+        None => created_at >= sent_at - FRESHNESS,
+    }
+}
+
+/// Our booking for a phase, found by its metadata around its time.
+async fn find_existing(engine: &Engine, tenant: &Tenant, event_type: i64, start: DateTime<Utc>, end: DateTime<Utc>, id: &str) -> Result<Option<(String, i64)>, CallError> {
+    let query = ListBookingsQuery {
+        event_type_ids: vec![event_type],
+        after_start: Some(start - TimeDelta::minutes(1)),
+        before_end: Some(end + TimeDelta::minutes(1)),
+        take: Some(100),
+        ..ListBookingsQuery::default()
+    };
+    let key = engine.api_key(tenant);
+    let page = engine.call(tenant, Priority::Booking, || engine.client.list_bookings(key, &query)).await?;
+    Ok(page
+        .bookings
+        .into_iter()
+        .find(|b| b.status != BookingStatus::Cancelled && b.metadata.get("slotkeeper_phase_id").map(String::as_str) == Some(id))
+        .map(|b| (b.uid, b.id)))
+}
+
+/// All or nothing: cancel what was booked (reverse order), fail the appointment, free its slot.
+async fn compensate(engine: &Engine, tenant: &Tenant, appointment: &Appointment, reason: &str) -> Result<(), StoreError> {
+    tracing::warn!(appointment = %appointment.id, reason, "a phase was refused by cal.com; cancelling the booked phases");
+    let current = engine.store.get_appointment(&appointment.id).await?.unwrap_or_else(|| appointment.clone());
+    let all_undone = cancel_phases(engine, tenant, &current).await;
+    let key = current.staff_key();
+    let (id, why) = (current.id.clone(), format!("cal.com refused: {reason}"));
+    if let Err(err) = engine.calendars.request(&key, "fail", |reply| CalendarMsg::Fail { appointment_id: id.clone(), reason: why.clone(), reply }).await {
+        tracing::warn!(appointment = %current.id, error = %err, "could not free the failed booking's calendar; marking it in the store");
+        engine.store.fail_appointment(&current.tenant, &current.id, &why, engine.clock.now()).await?;
+    }
+    let state = if all_undone { SyncState::Compensated } else { SyncState::Failed };
+    engine.store.set_sync_state(&current.id, state, engine.clock.now()).await?;
+    if !all_undone {
+        // Keep trying to cancel what is left, through the outbox.
+        engine.store.enqueue_job(&current.tenant, &current.id, OutboxKind::Cancel, engine.clock.now()).await?;
+    }
+    metrics::booking("compensated");
+    Ok(())
+}
+
+/// Cancels every phase that is (or may be) booked at Cal.com, newest first. `true` when none is left.
+async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointment) -> bool {
+    let mut all_done = true;
+    for phase in appointment.phases.iter().rev().filter(|p| p.staff_busy) {
+        let mut uid = phase.booking_uid.clone();
+        if uid.is_none() && phase.sync_attempts > 0 && phase.sync_status != PhaseSync::Cancelled {
+            if let Some(event_type) = phase.event_type_id {
+                match find_existing(engine, tenant, event_type, phase.start, phase.end, &phase_id(appointment, phase)).await {
+                    Ok(found) => uid = found.map(|(u, _)| u),
+                    Err(_) => {
+                        all_done = false;
+                        continue;
+                    }
+                }
+            }
+        }
+        let Some(uid) = uid.filter(|_| phase.sync_status != PhaseSync::Cancelled) else { continue };
+        let key = engine.api_key(tenant);
+        let result = engine.call(tenant, Priority::Cancel, || engine.client.cancel_booking(key, &uid, "slotkeeper: appointment cancelled")).await;
+        let done = match result {
+            Ok(_) | Err(CallError::Calcom(CalcomError::NotFound)) => true,
+            Err(CallError::Calcom(CalcomError::BadRequest { .. })) => {
+                // Cal.com answers 400 for a booking that is already cancelled: check before giving up.
+                matches!(engine.client.get_booking(key, &uid).await, Ok(Some(b)) if b.status == BookingStatus::Cancelled)
+            }
+            Err(_) => false,
+        };
+        if done {
+            let update = PhaseUpdate { seq: phase.seq, status: PhaseSync::Cancelled, booking_uid: None, booking_id: None, error: None, attempted: false };
+            let _ = engine.store.update_phase(&appointment.id, &update, engine.clock.now()).await;
+        }
+        all_done &= done;
+    }
+    all_done
+}
+
+async fn cancel(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
+    let Some((appointment, tenant)) = load(engine, job).await? else { return Ok(Step::Done(SyncOutcome::Synced)) };
+    if cancel_phases(engine, &tenant, &appointment).await {
+        let state = if appointment.status == AppointmentStatus::Failed { SyncState::Compensated } else { SyncState::Synced };
+        engine.store.set_sync_state(&appointment.id, state, engine.clock.now()).await?;
+        return Ok(Step::Done(SyncOutcome::Synced));
+    }
+    Ok(Step::Retry { error: "some phases could not be cancelled at cal.com yet".into(), counted: true, after: None })
+}
+
+async fn reschedule(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
+    let Some((appointment, tenant)) = load(engine, job).await? else { return Ok(Step::Done(SyncOutcome::Synced)) };
+    if appointment.status != AppointmentStatus::Confirmed {
+        return Ok(Step::Done(SyncOutcome::Synced));
+    }
+    let mut results = Vec::new();
+    for phase in appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced) {
+        let result = match &phase.booking_uid {
+            None => book_phase(engine, &tenant, &appointment, phase, None).await,
+            Some(uid) => move_phase(engine, &tenant, &appointment, phase, uid).await,
+        };
+        results.push(result);
+    }
+    if results.iter().all(|r| matches!(r, PhaseResult::Synced)) {
+        engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
+        return Ok(Step::Done(SyncOutcome::Synced));
+    }
+    if results.iter().any(|r| matches!(r, PhaseResult::Refused(_))) {
+        // The caller was told the new time; Cal.com refuses it: an operator has to look.
+        engine.store.set_sync_state(&appointment.id, SyncState::Failed, engine.clock.now()).await?;
+        return Ok(Step::Retry { error: "cal.com refused the new time".into(), counted: true, after: None });
+    }
+    Ok(merge_retries(results))
+}
+
+async fn move_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment, phase: &AppointmentPhase, uid: &str) -> PhaseResult {
+    let key = engine.api_key(tenant);
+    let request = RescheduleBooking { start: phase.start, rescheduling_reason: Some("rescheduled by phone".into()), rescheduled_by: None };
+    let moved = match engine.call(tenant, Priority::Booking, || engine.client.reschedule_booking(key, uid, &request)).await {
+        Ok(booking) => Some((booking.uid, booking.id)),
+        Err(CallError::Calcom(CalcomError::BadRequest { .. } | CalcomError::Timeout | CalcomError::Transport(_))) => {
+            // Perhaps it moved already (the answer was lost): follow the old booking to its successor.
+            match engine.client.get_booking(key, uid).await {
+                Ok(Some(old)) => match old.rescheduled_to_uid {
+                    Some(next) => engine.client.get_booking(key, &next).await.ok().flatten().filter(|b| b.start == phase.start).map(|b| (b.uid, b.id)),
+                    None => None,
+                },
+                _ => None,
+            }
+        }
+        Err(err) => return PhaseResult::from_call(err),
+    };
+    match moved {
+        Some((new_uid, booking_id)) => {
+            let update = PhaseUpdate { seq: phase.seq, status: PhaseSync::Synced, booking_uid: Some(new_uid), booking_id: Some(booking_id), error: None, attempted: true };
+            let _ = engine.store.update_phase(&appointment.id, &update, engine.clock.now()).await;
+            PhaseResult::Synced
+        }
+        None => PhaseResult::Retry { error: "cal.com did not confirm the move".into(), counted: true, after: None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_our_own_bookings_are_adopted() {
+        let mut ours = std::collections::BTreeMap::new();
+        ours.insert("slotkeeper_phase_id".to_owned(), "apt_1:0".to_owned());
+        let sent = t("2026-11-25T10:00:00Z");
+        assert!(is_ours(&ours, sent, "apt_1:0", sent));
+        assert!(!is_ours(&ours, sent, "apt_2:0", sent), "another call's booking");
+        let none = std::collections::BTreeMap::new();
+        assert!(is_ours(&none, t("2026-11-25T09:58:00Z"), "apt_1:0", sent));
+        assert!(!is_ours(&none, t("2026-11-25T09:25:00Z"), "apt_1:0", sent), "created 35 minutes before we asked");
+    }
+}

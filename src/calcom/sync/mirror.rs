@@ -1,0 +1,125 @@
+//! Hold mirroring: while we hold a slot for a caller, Cal.com holds it too (a slot reservation),
+//! so a web booker cannot take it (invariant 2, "a hold is honoured").
+//!
+//! Best effort and never in the caller's way: mirrors are sent after the answer, spend Cal.com's
+//! request budget only when bookings and cancellations leave enough (the limiter skips them and
+//! counts `calcom_mirror_skipped_total`), and an open circuit skips them. When Cal.com says the slot
+//! is already taken there, the hold is withdrawn (the caller hears alternatives at `start_booking`)
+//! and that calendar's Cal.com busy times are reloaded. A booking consumes its hold's reservations
+//! (`reservedSlotUid`); expiry and release delete them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use super::engine::{CallError, Engine};
+use crate::calcom::ratelimit::Priority;
+use crate::calcom::types::ReserveSlot;
+use crate::calcom::CalcomError;
+use crate::calendar::CalendarMsg;
+use crate::domain::{ReservationToken, ServiceId, StaffKey};
+use crate::store::{MirrorRecord, ReservationStatus};
+
+#[derive(Debug, Clone)]
+pub(super) enum MirrorTask {
+    Reserve { key: StaffKey, token: ReservationToken, service: ServiceId, start: DateTime<Utc>, expires_at: DateTime<Utc> },
+    Release { key: StaffKey, token: ReservationToken },
+}
+
+/// Marks a reservation as being mirrored (a booking of it waits for the mirror to settle).
+pub(super) fn begin(engine: &Engine, token: &ReservationToken) {
+    engine.mirroring.insert(token.clone(), Arc::new(Notify::new()));
+}
+
+fn end(engine: &Engine, token: &ReservationToken) {
+    if let Some((_, notify)) = engine.mirroring.remove(token) {
+        notify.notify_waiters();
+    }
+}
+
+/// Waits (at most `limit`) until no mirror of `token` is in flight.
+pub(super) async fn wait_settled(engine: &Engine, token: &ReservationToken, limit: Duration) {
+    let Some(notify) = engine.mirroring.get(token).map(|n| n.clone()) else { return };
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    if !engine.mirroring.contains_key(token) {
+        return;
+    }
+    let _ = tokio::time::timeout(limit, notified).await;
+}
+
+pub(super) async fn run(engine: &Engine, task: MirrorTask) {
+    match task {
+        MirrorTask::Reserve { key, token, service, start, expires_at } => {
+            reserve(engine, &key, &token, &service, start, expires_at).await;
+            end(engine, &token);
+        }
+        MirrorTask::Release { key, token } => release(engine, &key, &token).await,
+    }
+}
+
+async fn reserve(engine: &Engine, key: &StaffKey, token: &ReservationToken, service_id: &ServiceId, start: DateTime<Utc>, expires_at: DateTime<Utc>) {
+    let Some(tenant) = engine.catalogue.tenant(&key.tenant).cloned() else { return };
+    let (Some(service), Some(event_types)) = (tenant.service(service_id), tenant.event_types(service_id, &key.staff)) else { return };
+    match engine.store.get_reservation(token).await {
+        Ok(Some(r)) if r.status == ReservationStatus::Active => {}
+        _ => return,
+    }
+    let minutes = ((expires_at - engine.clock.now()).num_seconds().max(1) as u64).div_ceil(60) as u32;
+    let api_key = engine.api_key(&tenant);
+    let mut made = Vec::new();
+    let mut taken = false;
+    let busy = service.place(start).into_iter().filter(|p| p.staff_busy);
+    for (phase, event_type) in busy.zip(event_types.iter().copied()) {
+        let request = ReserveSlot { event_type_id: event_type, slot_start: phase.interval.start(), slot_duration: None, reservation_duration: Some(minutes) };
+        match engine.call(&tenant, Priority::Mirror, || engine.client.reserve_slot(api_key, &request)).await {
+            Ok(reservation) => made.push(MirrorRecord { seq: phase.seq, uid: reservation.reservation_uid }),
+            Err(CallError::Calcom(CalcomError::SlotTaken { message })) => {
+                tracing::info!(calendar = %key, token = %token, message, "cal.com has this slot taken; withdrawing the hold");
+                taken = true;
+                break;
+            }
+            Err(err) => {
+                tracing::debug!(calendar = %key, token = %token, error = %err, "hold not mirrored");
+                break;
+            }
+        }
+    }
+    if let Err(err) = engine.store.set_reservation_mirrors(token, &made).await {
+        tracing::warn!(token = %token, error = %err, "could not record the hold's mirrors");
+    }
+    if taken {
+        let withdrawn = engine.calendars.request(key, "withdraw", |reply| CalendarMsg::Withdraw { token: token.clone(), reply }).await;
+        if let Err(err) = withdrawn {
+            tracing::warn!(token = %token, error = %err, "could not withdraw a hold that cal.com refused");
+        }
+        release(engine, key, token).await;
+        if let Err(err) = super::warm::warm_calendar(engine, &tenant, key).await {
+            tracing::warn!(calendar = %key, error = %err, "could not reload cal.com busy times");
+        }
+    }
+}
+
+async fn release(engine: &Engine, key: &StaffKey, token: &ReservationToken) {
+    let Some(tenant) = engine.catalogue.tenant(&key.tenant).cloned() else { return };
+    if let Ok(Some(r)) = engine.store.get_reservation(token).await {
+        if r.status == ReservationStatus::Converted {
+            return; // consumed by the booking
+        }
+    }
+    let mirrors = match engine.store.reservation_mirrors(token).await {
+        Ok(mirrors) => mirrors,
+        Err(_) => return,
+    };
+    let api_key = engine.api_key(&tenant);
+    for mirror in &mirrors {
+        // Best effort: an undeleted reservation ends by itself when its duration runs out.
+        let _ = engine.call(&tenant, Priority::Mirror, || engine.client.delete_reservation(api_key, &mirror.uid)).await;
+    }
+    if !mirrors.is_empty() {
+        let _ = engine.store.set_reservation_mirrors(token, &[]).await;
+    }
+}

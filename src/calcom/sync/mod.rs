@@ -1,0 +1,274 @@
+//! Keeping Cal.com, the salon's calendar of record, in step with our bookings.
+//!
+//! ```text
+//!  start_booking ──(hold → booking + outbox row, one transaction)──► after_booking: claim & dispatch,
+//!                                                                   wait ≤ budget for the outcome
+//!  outbox poller (every poll interval): claim due jobs (retries, other nodes', after a crash) ─┐
+//!  calendar events (holds created/ended) ──► hold mirror tasks ───────────────────────────────┤
+//!                                                                                              ▼
+//!                                       sync pool (ractor factory, sticky per appointment/hold)
+//!                                              │ circuit breaker per tenant, rate limiter per key
+//!                                              ▼
+//!                                          Cal.com v2
+//! ```
+//!
+//! Invariants kept here: BK-5 (each confirmed booking exists exactly once at Cal.com, eventually:
+//! the outbox survives crashes, jobs are leased and fenced, re-sends look for the earlier booking
+//! first) and invariant 5 (a compound booking is all or nothing: refused phases lead to
+//! compensation). Caller-facing latency is bounded by the booking budget; past it the outbox
+//! finishes the work while the slot stays held on both sides.
+
+mod engine;
+mod jobs;
+mod mirror;
+mod pool;
+mod setup;
+mod warm;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Duration as TimeDelta;
+use dashmap::DashMap;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::booking::Flags;
+use crate::calcom::circuit::{CircuitBreakers, CircuitConfig, CircuitState};
+use crate::calcom::ratelimit::{RateLimitConfig, RateLimiter};
+use crate::calcom::webhook::WebhookEvent;
+use crate::calcom::CalcomClient;
+use crate::calendar::{Booked, CalendarEvent, Calendars, HoldEnd};
+use crate::clock::Clock;
+use crate::config::CalcomSettings;
+use crate::domain::{Catalogue, Tenant, TenantId};
+use crate::metrics;
+use crate::store::{OutboxSummary, Store};
+use engine::{breaker_now, Engine};
+use pool::Pool;
+pub use setup::{sim_config_for, sim_event_types, standalone_sim_config};
+pub use warm::{warm_store, Applied, WarmReport};
+
+/// Hold events buffered for the mirror before new ones are dropped (mirroring is best effort).
+pub const EVENT_QUEUE: usize = 10_000;
+
+/// How a booking's Cal.com work ended, as far as a waiting caller needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncOutcome {
+    /// Every phase is at Cal.com.
+    Synced,
+    /// Not yet (retrying, or the budget ran out): the outbox finishes it.
+    Pending,
+    /// Cal.com refused it for good; booked phases were cancelled, the booking failed.
+    Failed,
+}
+
+pub struct SyncDeps {
+    pub client: CalcomClient,
+    pub store: Store,
+    pub clock: Clock,
+    pub catalogue: Arc<Catalogue>,
+    pub calendars: Calendars,
+    pub flags: Flags,
+    pub settings: CalcomSettings,
+    pub node_id: String,
+}
+
+#[derive(Clone)]
+pub struct SyncHandle {
+    engine: Arc<Engine>,
+    pool: Pool,
+}
+
+impl SyncHandle {
+    /// Starts the pool, the outbox poller, the hold mirror and (if enabled) the hourly pre-warm.
+    pub async fn start(
+        deps: SyncDeps,
+        mut events: mpsc::Receiver<CalendarEvent>,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+        died: mpsc::Sender<&'static str>,
+    ) -> Result<Self, String> {
+        let s = &deps.settings;
+        let limiter = RateLimiter::new(RateLimitConfig {
+            per_minute: s.rate_limit_per_minute,
+            burst: s.rate_limit_per_minute,
+            mirror_reserve: f64::from(s.mirror_reserve_percent) / 100.0,
+            ..RateLimitConfig::default()
+        });
+        let circuits = CircuitBreakers::new(CircuitConfig {
+            failure_threshold: s.circuit.failure_threshold,
+            window: Duration::from_secs(s.circuit.window_secs),
+            cooldown: Duration::from_secs(s.circuit.cooldown_secs),
+            success_threshold: s.circuit.success_threshold,
+            ..CircuitConfig::default()
+        });
+        let workers = s.outbox.workers;
+        let engine = Arc::new(Engine {
+            client: deps.client,
+            store: deps.store,
+            clock: deps.clock,
+            catalogue: deps.catalogue,
+            calendars: deps.calendars,
+            flags: deps.flags,
+            settings: deps.settings,
+            node_id: deps.node_id,
+            limiter,
+            circuits,
+            waiters: DashMap::new(),
+            kick: Notify::new(),
+            summary: Mutex::new(OutboxSummary::default()),
+            mirroring: DashMap::new(),
+        });
+        for tenant in engine.catalogue.tenants() {
+            metrics::calcom_circuit_state(tenant.id.as_str(), CircuitState::Closed.code());
+        }
+        let pool = Pool::start(engine.clone(), workers).await?;
+        let handle = SyncHandle { engine: engine.clone(), pool: pool.clone() };
+
+        let poller = handle.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            poller.poll_outbox(stop.clone()).await;
+            if !stop.is_cancelled() {
+                let _ = died.try_send("outbox poller");
+            }
+        });
+        let mirror = handle.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    event = events.recv() => match event {
+                        Some(event) => mirror.on_calendar_event(event),
+                        None => return,
+                    }
+                }
+            }
+        });
+        if engine.settings.warm.enabled {
+            let (engine, stop) = (engine.clone(), shutdown.clone());
+            tasks.spawn(warm::warm_loop(engine, stop));
+        }
+        Ok(handle)
+    }
+
+    fn on_calendar_event(&self, event: CalendarEvent) {
+        if !self.engine.settings.mirror_holds {
+            return;
+        }
+        match event {
+            CalendarEvent::HoldCreated { key, token, service, start, expires_at } => {
+                mirror::begin(&self.engine, &token);
+                let job = pool::mirror_key(&token);
+                self.pool.mirror(job, mirror::MirrorTask::Reserve { key, token, service, start, expires_at });
+            }
+            CalendarEvent::HoldEnded { reason: HoldEnd::Converted, .. } => {}
+            CalendarEvent::HoldEnded { key, token, .. } => {
+                let job = pool::mirror_key(&token);
+                self.pool.mirror(job, mirror::MirrorTask::Release { key, token });
+            }
+        }
+    }
+
+    async fn poll_outbox(&self, stop: CancellationToken) {
+        let engine = &self.engine;
+        let every = Duration::from_millis(engine.settings.outbox.poll_interval_ms.max(10));
+        let limit = (engine.settings.outbox.workers * 4).max(4) as i64;
+        let mut last_redrive = engine.clock.now();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = engine.kick.notified() => {}
+                _ = tokio::time::sleep(every) => {}
+            }
+            let now = engine.clock.now();
+            match engine.store.claim_due_jobs(&engine.node_id, now, now + engine.lease(), limit).await {
+                Ok(jobs) => jobs.into_iter().for_each(|job| self.pool.outbox(job)),
+                Err(err) => tracing::warn!(error = %err, "could not read the outbox"),
+            }
+            let redrive_every = engine.settings.auto_redrive_secs;
+            if redrive_every > 0 && now - last_redrive >= TimeDelta::seconds(redrive_every as i64) {
+                last_redrive = now;
+                let parked_before = now - TimeDelta::seconds(redrive_every as i64);
+                match engine.store.redrive_jobs(None, None, parked_before, now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "dead letters queued again"),
+                    Err(err) => tracing::warn!(error = %err, "could not re-drive dead letters"),
+                }
+            }
+            if let Ok(summary) = engine.store.outbox_summary().await {
+                metrics::calcom_outbox(summary.pending + summary.in_flight, summary.dead);
+                *engine.summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
+            }
+            for tenant in engine.catalogue.tenants() {
+                metrics::calcom_circuit_state(tenant.id.as_str(), engine.circuits.state(tenant.id.as_str(), breaker_now()).code());
+            }
+        }
+    }
+
+    /// Sends a just-made booking to Cal.com and waits up to `budget` for the outcome.
+    pub async fn after_booking(&self, tenant: &Tenant, booked: &Booked, budget: Duration) -> SyncOutcome {
+        let engine = &self.engine;
+        let (sender, mut receiver) = watch::channel(None);
+        engine.waiters.insert(booked.outbox_job, sender);
+        let now = engine.clock.now();
+        match engine.store.claim_job(booked.outbox_job, &engine.node_id, now, now + engine.lease()).await {
+            Ok(Some(job)) => self.pool.outbox(job),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(tenant = %tenant.id, error = %err, "could not claim the booking's outbox job; the poller will"),
+        }
+        let outcome = tokio::time::timeout(budget, receiver.wait_for(Option::is_some)).await;
+        match outcome {
+            Ok(Ok(value)) => value.unwrap_or(SyncOutcome::Pending),
+            _ => {
+                engine.waiters.remove(&booked.outbox_job);
+                tracing::info!(appointment = %booked.appointment_id, budget_ms = budget.as_millis() as u64, "cal.com not done within the budget; the outbox finishes it");
+                SyncOutcome::Pending
+            }
+        }
+    }
+
+    /// Is the tenant's Cal.com circuit open (callers get "try again" instead of waiting)?
+    pub fn circuit_open(&self, tenant: &TenantId) -> bool {
+        self.engine.circuits.state(tenant.as_str(), breaker_now()) == CircuitState::Open
+    }
+
+    /// Per-tenant circuit states for `/health/ready`.
+    pub fn circuit_states(&self) -> serde_json::Value {
+        let now = breaker_now();
+        let states = self.engine.catalogue.tenants().iter().map(|t| (t.id.to_string(), serde_json::json!(self.engine.circuits.state(t.id.as_str(), now).as_str())));
+        serde_json::Value::Object(states.collect())
+    }
+
+    pub fn last_outbox_summary(&self) -> OutboxSummary {
+        *self.engine.summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wakes the outbox poller (a job was just written).
+    pub fn kick(&self) {
+        self.engine.kick.notify_one();
+    }
+
+    /// Applies a verified Cal.com webhook to the calendars.
+    pub async fn apply_webhook(&self, tenant: &Tenant, event: &WebhookEvent) -> Result<Applied, String> {
+        warm::apply_webhook(&self.engine, tenant, event).await
+    }
+
+    /// Loads Cal.com busy times for every tenant now (the hourly pre-warm, on demand).
+    pub async fn warm_now(&self) -> WarmReport {
+        warm::warm_all(&self.engine).await
+    }
+
+    /// Lets queued Cal.com work finish (bounded), then stops the pool.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.pool.drain(grace).await;
+    }
+
+    /// Stops the pool at once (crash simulation).
+    pub fn abort(&self) {
+        self.pool.kill();
+    }
+}

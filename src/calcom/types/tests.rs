@@ -1,0 +1,129 @@
+//! Unit tests of the parent module.
+
+use super::*;
+
+fn booking_json() -> serde_json::Value {
+    serde_json::json!({
+        "id": 7, "uid": "abc", "title": "Cut between Anna and Bob", "description": null,
+        "hosts": [{"id": 1, "name": null, "email": "a@x", "displayEmail": "a@x", "username": "anna", "timeZone": "Europe/Berlin"}],
+        "status": "accepted", "start": "2030-01-07T09:00:00.000Z", "end": "2030-01-07T09:30:00.000Z",
+        "duration": 30, "eventTypeId": 11, "eventType": {"id": 11, "slug": "cut"}, "location": null,
+        "absentHost": false, "createdAt": "2030-01-01T00:00:00Z", "updatedAt": null,
+        "metadata": {"call_id": "c1", "n": 3, "gone": null},
+        "attendees": [{"name": "Bob", "email": "b@x", "displayEmail": "b@x", "timeZone": "Europe/Berlin", "absent": false}],
+        "bookingFieldsResponses": {"name": "Bob"}, "someNewField": {"x": 1}
+    })
+}
+
+#[test]
+fn booking_decodes_leniently() {
+    let b: Booking = serde_json::from_value(booking_json()).expect("decodes");
+    assert_eq!(b.uid, "abc");
+    assert_eq!(b.description, "");
+    assert_eq!(b.location, "");
+    assert_eq!(b.hosts[0].name, "");
+    assert_eq!(b.metadata.get("call_id").map(String::as_str), Some("c1"));
+    assert_eq!(b.metadata.get("n").map(String::as_str), Some("3"));
+    assert!(!b.metadata.contains_key("gone"));
+    assert_eq!(b.status, BookingStatus::Accepted);
+    assert_eq!(b.updated_at, None);
+}
+
+#[test]
+fn unknown_status_does_not_fail() {
+    let mut v = booking_json();
+    v["status"] = "awaiting_host".into();
+    let b: Booking = serde_json::from_value(v).expect("decodes");
+    assert_eq!(b.status, BookingStatus::Unknown);
+    assert!(!b.status.is_active());
+}
+
+fn create(metadata: BTreeMap<String, String>) -> CreateBooking {
+    CreateBooking {
+        start: Utc::now(),
+        event_type_id: 1,
+        attendee: CreateBookingAttendee {
+            name: "Bob".into(),
+            email: Some("b@x.org".into()),
+            time_zone: "Europe/Berlin".into(),
+            phone_number: None,
+            language: None,
+        },
+        length_in_minutes: None,
+        metadata,
+        reserved_slot_uid: None,
+        booking_fields_responses: None,
+    }
+}
+
+#[test]
+fn metadata_limits_are_enforced() {
+    let ok: BTreeMap<String, String> = (0..50)
+        .map(|i| (format!("k{i}"), "v".repeat(500)))
+        .collect();
+    assert!(create(ok).validate().is_ok());
+    let too_many: BTreeMap<String, String> =
+        (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+    assert!(create(too_many).validate().is_err());
+    let long_key = BTreeMap::from([("k".repeat(41), "v".to_owned())]);
+    assert!(create(long_key).validate().is_err());
+    let long_value = BTreeMap::from([("k".to_owned(), "é".repeat(501))]);
+    assert!(create(long_value).validate().is_err());
+    let mut no_contact = create(BTreeMap::new());
+    no_contact.attendee.email = None;
+    assert!(no_contact.validate().is_err());
+}
+
+#[test]
+fn create_serializes_camel_case_and_skips_empty() {
+    let v = serde_json::to_value(create(BTreeMap::new())).expect("serializes");
+    assert!(v.get("eventTypeId").is_some());
+    assert!(v["attendee"].get("timeZone").is_some());
+    assert!(v.get("metadata").is_none());
+    assert!(v.get("reservedSlotUid").is_none());
+}
+
+#[test]
+fn list_query_rejects_bad_take_and_joins_lists() {
+    let q = ListBookingsQuery {
+        take: Some(251),
+        ..Default::default()
+    };
+    assert!(q.to_query_pairs().is_err());
+    let q = ListBookingsQuery {
+        status: vec![BookingListStatus::Upcoming, BookingListStatus::Cancelled],
+        event_type_ids: vec![1, 2],
+        take: Some(250),
+        ..Default::default()
+    };
+    let pairs = q.to_query_pairs().expect("valid");
+    assert!(pairs.contains(&("status", "upcoming,cancelled".to_owned())));
+    assert!(pairs.contains(&("eventTypeIds", "1,2".to_owned())));
+}
+
+#[test]
+fn pagination_math() {
+    let p = Pagination::compute(123, 10, 10, 10);
+    assert_eq!(
+        (p.remaining_items, p.current_page, p.total_pages),
+        (103, 2, 13)
+    );
+    assert!(p.has_next_page && p.has_previous_page);
+    let p = Pagination::compute(0, 0, 100, 0);
+    assert_eq!(
+        (p.total_pages, p.current_page, p.has_next_page),
+        (0, 1, false)
+    );
+}
+
+#[test]
+fn endpoint_labels_round_trip() {
+    for e in Endpoint::ALL {
+        assert_eq!(Endpoint::from_label(e.label()), Some(e));
+    }
+    assert_eq!(Endpoint::BookingsCreate.api_version(), API_VERSION_BOOKINGS);
+    assert_eq!(
+        Endpoint::ReservationsDelete.api_version(),
+        API_VERSION_SLOTS
+    );
+}

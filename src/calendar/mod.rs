@@ -1,0 +1,16 @@
+//! Calendar actors: one per staff member, the only writer of that person's slots.
+//!
+//! * [`actor`]: the actor, its write-through to the store and its versioned expiry timers;
+//! * [`messages`]: the verbs it understands (find free, hold, validate, convert, release, …);
+//! * [`state`]: the pure in-memory calendar it keeps;
+//! * [`supervisor`]: spawning on demand, restarting after a panic, routing requests.
+
+pub mod actor;
+mod build;
+pub mod messages;
+pub mod state;
+pub mod supervisor;
+
+pub use actor::CalendarContext;
+pub use messages::*;
+pub use supervisor::Calendars;

@@ -1,0 +1,219 @@
+//! The command line: `serve` (default), `migrate`, `check-config`, `calcom-sim`,
+//! `warm-availability`, `outbox`.
+//!
+//! Exit codes: 0 success, 1 runtime failure (a critical task died, the store is unreachable),
+//! 2 bad configuration or usage.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Settings, Sources};
+use crate::startup::{Application, BuildOptions};
+use crate::store::{Store, StoreOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "slotkeeper", version, about = "Booking backend for phone agents that cannot double-book")]
+struct Cli {
+    /// Base configuration file (default: config/default.toml if present, else the built-in copy).
+    #[arg(long, global = true, env = "SLOTKEEPER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply pending database migrations, or revert the newest ones.
+    Migrate {
+        /// Revert this many migrations (their .down.sql) instead of applying.
+        #[arg(long)]
+        down: Option<usize>,
+    },
+    /// Validate the configuration and print what it configures.
+    CheckConfig,
+    /// Run the Cal.com simulator as its own process (event types from the configured catalogue).
+    CalcomSim {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        addr: SocketAddr,
+        /// Fixed latency added to every API answer, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Send Cal.com webhooks for every booking change to this URL (signed with the first
+        /// tenant's webhook secret).
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// An external web booker taking random free slots at this rate (per minute).
+        #[arg(long, default_value_t = 0.0)]
+        external_per_minute: f64,
+        /// Requests per minute per API key before 429 (0 = no limit).
+        #[arg(long, default_value_t = 120)]
+        rate_limit: u32,
+    },
+    /// Load the next days of busy times from Cal.com into the store, and report.
+    WarmAvailability {
+        /// Only this tenant (company) id.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Inspect or re-drive the Cal.com outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// Pending, in-flight and dead-letter counts.
+    Status,
+    /// Put dead letters back in the queue (all, or one by id).
+    Retry {
+        #[arg(long)]
+        id: Option<i64>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("slotkeeper: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+fn load(config: Option<PathBuf>) -> Result<Settings, ExitCode> {
+    let settings = Settings::load(&Sources::from_process(config)).map_err(|e| {
+        eprintln!("slotkeeper: {e}");
+        ExitCode::from(2)
+    })?;
+    crate::telemetry::init(&settings.log);
+    Ok(settings)
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let settings = match load(cli.config) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate { down } => migrate(settings, down).await,
+        Command::CheckConfig => check_config(&settings),
+        Command::CalcomSim { addr, latency_ms, webhook_url, external_per_minute, rate_limit } => {
+            calcom_sim(&settings, addr, latency_ms, webhook_url, external_per_minute, rate_limit).await
+        }
+        Command::WarmAvailability { company } => warm(settings, company).await,
+        Command::Outbox { command } => outbox(settings, command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("slotkeeper: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+type CliResult = Result<(), (u8, String)>;
+
+async fn serve(settings: Settings) -> CliResult {
+    let app = Application::build(settings, BuildOptions::default()).await.map_err(|e| {
+        let code = if matches!(e, crate::startup::StartupError::Config(_)) { 2 } else { 1 };
+        (code, e.to_string())
+    })?;
+    app.run_until_stopped().await.map_err(|e| (1, e))
+}
+
+async fn open_store(settings: &Settings) -> Result<Store, (u8, String)> {
+    Store::connect(&StoreOptions {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        node_id: "cli".into(),
+    })
+    .await
+    .map_err(|e| (1, e.to_string()))
+}
+
+async fn migrate(settings: Settings, down: Option<usize>) -> CliResult {
+    let store = open_store(&settings).await?;
+    match down {
+        Some(steps) => {
+            let reverted = store.migrate_down(steps).await.map_err(|e| (1, e.to_string()))?;
+            println!("reverted migrations: {reverted:?}");
+        }
+        None => {
+            store.migrate().await.map_err(|e| (1, e.to_string()))?;
+            println!("applied migrations: {:?}", store.applied_migrations().await.map_err(|e| (1, e.to_string()))?);
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn check_config(settings: &Settings) -> CliResult {
+    let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
+    println!("configuration is valid");
+    println!("  listen: {}  metrics: {}", settings.http.addr, settings.metrics_addr().ok().flatten().map_or("on the listen address".into(), |a| a.to_string()));
+    println!("  database: {}", crate::store::redact_url(&settings.database.url));
+    println!("  cal.com: {}", if settings.calcom.base_url.is_empty() { "built-in simulator" } else { settings.calcom.base_url.as_str() });
+    for tenant in catalogue.tenants() {
+        let numbers: Vec<String> = tenant.phone_numbers.iter().map(ToString::to_string).collect();
+        println!("  tenant {} ({}), {}, numbers {:?}, agents {:?}", tenant.id, tenant.name, tenant.tz, numbers, tenant.agent_ids);
+        for service in &tenant.services {
+            let who: Vec<&str> = tenant.qualified_staff(&service.id).map(|s| s.name.as_str()).collect();
+            println!("    {:<20} {:>3} min{}  by {}", service.name, service.total_minutes(), if service.is_compound() { " (compound)" } else { "" }, who.join(", "));
+        }
+    }
+    Ok(())
+}
+
+async fn calcom_sim(settings: &Settings, addr: SocketAddr, latency_ms: u64, webhook_url: Option<String>, external_per_minute: f64, rate_limit: u32) -> CliResult {
+    let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
+    let config = crate::calcom::sync::standalone_sim_config(&catalogue, latency_ms, webhook_url, external_per_minute, rate_limit);
+    println!("Cal.com simulator on http://{addr} ({} event types)", config.event_types.len());
+    crate::calcom::sim::serve(addr, config).await.map_err(|e| (1, format!("simulator: {e}")))
+}
+
+async fn warm(settings: Settings, company: Option<String>) -> CliResult {
+    let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
+    if settings.calcom.base_url.trim().is_empty() {
+        return Err((2, "calcom.base_url is empty: set SLOTKEEPER__CALCOM__BASE_URL to a Cal.com (or `slotkeeper calcom-sim`)".into()));
+    }
+    let store = open_store(&settings).await?;
+    store.migrate().await.map_err(|e| (1, e.to_string()))?;
+    let report = crate::calcom::sync::warm_store(&settings, &catalogue, &store, company.as_deref()).await.map_err(|e| (1, e))?;
+    println!("{report}");
+    store.close().await;
+    Ok(())
+}
+
+async fn outbox(settings: Settings, command: OutboxCommand) -> CliResult {
+    let store = open_store(&settings).await?;
+    let now = chrono::Utc::now();
+    match command {
+        OutboxCommand::Status => {
+            let summary = store.outbox_summary().await.map_err(|e| (1, e.to_string()))?;
+            println!("pending {}  in flight {}  dead letters {}", summary.pending, summary.in_flight, summary.dead);
+            for job in store.dead_letters(None, 50).await.map_err(|e| (1, e.to_string()))? {
+                println!("  dead #{} {} {} attempts={} error={}", job.id, job.kind, job.appointment_id, job.attempts, job.last_error.unwrap_or_default());
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            let moved = store.redrive_jobs(id, None, now, now).await.map_err(|e| (1, e.to_string()))?;
+            println!("{moved} job(s) queued again; a running service picks them up within its poll interval");
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! The HTTP front door: routes, limits, request ids, metrics and logs.
+//!
+//! Handlers only translate between HTTP and the booking layer; every limit is named here:
+//! body size (413 before any other work), a per-request timeout, and a concurrency limit that
+//! sheds load with 503 + `Retry-After` instead of queueing without bound. Health and metrics
+//! routes sit outside the limits so an overloaded node still answers its orchestrator.
+
+mod calcom;
+pub mod error;
+mod health;
+mod middleware;
+pub mod retell;
+pub mod signature;
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderMap, HeaderName};
+use axum::routing::get;
+use axum::{BoxError, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::booking::idempotency::Idempotency;
+use crate::booking::BookingService;
+use crate::calcom::sync::SyncHandle;
+use crate::clock::Clock;
+use crate::secret::Secret;
+use crate::store::Store;
+use error::ApiError;
+
+/// Everything handlers need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub booking: BookingService,
+    pub idempotency: Idempotency,
+    pub store: Store,
+    pub clock: Clock,
+    pub sync: SyncHandle,
+    pub retell_key: Secret,
+    pub signature_tolerance_ms: i64,
+    pub body_limit: usize,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Limits of the public routes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application router. `extra` routes (admin pages) are merged under the same layers.
+pub fn router(state: AppState, limits: Limits, extra: Option<Router>) -> Router {
+    let body_limit = state.body_limit;
+    let limited = Router::new()
+        .merge(retell::routes())
+        .merge(calcom::routes())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .concurrency_limit(limits.max_concurrent_requests)
+                .timeout(limits.request_timeout),
+        );
+    let mut open = Router::new().merge(health::routes());
+    if state.metrics.is_some() {
+        open = open.route("/metrics", get(health::metrics));
+    }
+    let mut app = open.merge(limited).with_state(state.clone());
+    if let Some(extra) = extra {
+        app = app.merge(extra);
+    }
+    app.fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A router serving only `/metrics` (for the internal metrics address).
+pub fn metrics_router(handle: PrometheusHandle) -> Router {
+    Router::new().route("/metrics", get(move || {
+        let handle = handle.clone();
+        async move { health::render_metrics(&handle) }
+    }))
+}
+
+async fn overloaded(err: BoxError) -> ApiError {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        ApiError::Timeout
+    } else if err.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::Overloaded
+    } else {
+        ApiError::Internal(err.to_string())
+    }
+}
+
+/// The body, or 413 when it is larger than the limit.
+pub(crate) fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    match body {
+        Ok(bytes) if bytes.len() <= limit => Ok(bytes),
+        Ok(_) => Err(ApiError::PayloadTooLarge(limit)),
+        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge(limit)),
+        Err(rejection) => Err(ApiError::bad_request("unreadable_body", rejection.body_text())),
+    }
+}
+
+/// 415 unless the request says it is JSON.
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}

@@ -1,0 +1,29 @@
+//! slotkeeper: a booking backend for phone agents that cannot double-book.
+//!
+//! ```text
+//!  Retell (signed) ──► http ──► booking (orchestration, idempotency) ──► calendar actors (one per stylist)
+//!                        │                                                   │ write-through
+//!  Cal.com webhooks ─────┘                                                   ▼
+//!                                         store: SQLite file | PostgreSQL (exclusion constraint)
+//!                                                                            │ outbox
+//!                                                                            ▼
+//!                                         calcom: sync pool ──► Cal.com API v2 (or the simulator)
+//! ```
+//!
+//! Modules, from the inside out: [`domain`] (pure rules), [`calendar`] (actors), [`store`]
+//! (persistence), [`booking`] (what callers can do), [`calcom`] (the calendar of record),
+//! [`http`] (the only place that speaks HTTP), [`startup`] (wiring), [`cli`] (commands).
+
+pub mod booking;
+pub mod calcom;
+pub mod calendar;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod secret;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod http;
