@@ -4,3 +4,4 @@
 mod calendar;
 mod helpers;
 mod store_suite;
+mod retell;
