@@ -6,7 +6,12 @@
 //! can rely on this file alone (a test scrapes `/metrics` and checks every name they use).
 //!
 //! Label values are always from small closed sets (service type, outcome, route template, tenant
-//! id from config), never from request data, so the series count stays bounded.
+//! and service ids from config), never from request data, so the series count stays bounded.
+//!
+//! Counters whose label values are known in advance are registered at zero when the application
+//! starts ([`register_series`]): a ratio such as expired / created then reads 0 on a quiet node
+//! instead of "no data", and an alert on a rare event (a conflict, a 429) has a series to watch
+//! before the first one happens.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -14,9 +19,15 @@ use std::time::Duration;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::Catalogue;
+
 /// Buckets for request-scale latencies (seconds): 0.5 ms .. 10 s.
+///
+/// 0.015 is a boundary because it is the seed's objective for `check_availability` (15 ms): with a
+/// bucket edge there, `histogram_quantile(0.99, …) > 0.015` in `ops/prometheus/alerts.yml` is
+/// exact instead of an interpolation between 10 and 25 ms.
 const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 /// Buckets for hold lifetimes (seconds): a caller confirms within seconds to a few minutes.
 const HOLD_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0];
@@ -48,12 +59,15 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
-    describe_counter!("reservation_created_total", "Holds (reservations) created, by service_type single|compound");
+    describe_counter!(
+        "reservation_created_total",
+        "Holds (reservations) created, by service_type single|compound and service id"
+    );
     describe_counter!(
         "reservation_validated_total",
         "Token validations at start_booking, by valid=true|false and reason valid|expired|conflict|not_found|released"
     );
-    describe_counter!("reservation_converted_total", "Holds converted into bookings, by service_type");
+    describe_counter!("reservation_converted_total", "Holds converted into bookings, by service_type and service id");
     describe_counter!("reservation_expired_total", "Holds that reached their TTL without conversion, by service_type");
     describe_counter!(
         "reservation_released_total",
@@ -68,7 +82,7 @@ fn describe() {
     );
     describe_counter!(
         "booking_total",
-        "Bookings by outcome confirmed|synced|failed|compensated|taken|dead_letter|cancelled|rescheduled"
+        "Bookings by outcome confirmed|synced|compensated|taken|dead_letter|cancelled|rescheduled"
     );
     describe_counter!(
         "booking_slot_taken_after_offer_total",
@@ -94,6 +108,11 @@ fn describe() {
         "HTTP request latency by matched route template, method and status"
     );
     describe_counter!("retell_function_calls_total", "Retell function calls by function and outcome");
+    describe_histogram!(
+        "retell_function_duration_seconds",
+        Unit::Seconds,
+        "Time to answer one Retell function call (idempotency, booking layer, replays), by function"
+    );
     describe_counter!("idempotent_replays_total", "Retell retries answered from the stored response, by function");
     describe_counter!("webhook_rejected_total", "Rejected webhook or function requests, by source and reason");
     describe_gauge!("calendar_actor_mailbox_depth", "Messages queued for calendar actors and not yet handled");
@@ -111,8 +130,55 @@ pub fn service_type(is_compound: bool) -> &'static str {
     if is_compound { "compound" } else { "single" }
 }
 
-pub fn reservation_created(is_compound: bool) {
-    counter!("reservation_created_total", "service_type" => service_type(is_compound)).increment(1);
+/// `booking_total` outcomes, registered at zero by [`register_series`].
+const BOOKING_OUTCOMES: &[&str] = &["confirmed", "synced", "compensated", "taken", "dead_letter", "cancelled", "rescheduled"];
+/// `reservation_validated_total` reasons for `valid="false"` (`valid="true"` has reason `valid`).
+const INVALID_REASONS: &[&str] = &["expired", "conflict", "not_found", "released"];
+/// `reservation_released_total` reasons.
+const RELEASE_REASONS: &[&str] = &["released", "call_ended", "conflict", "superseded"];
+/// `calcom_mirror_skipped_total` reasons.
+const MIRROR_SKIP_REASONS: &[&str] = &["budget", "circuit_open"];
+
+/// Registers every counter series whose labels are known before traffic, at zero.
+///
+/// Idempotent (registering an existing series changes nothing), so several applications in one
+/// process (tests) may call it.
+pub fn register_series(catalogue: &Catalogue) {
+    for tenant in catalogue.tenants() {
+        for service in &tenant.services {
+            let kind = service_type(service.is_compound());
+            counter!("reservation_created_total", "service_type" => kind, "service" => service.id.to_string()).increment(0);
+            counter!("reservation_converted_total", "service_type" => kind, "service" => service.id.to_string()).increment(0);
+        }
+    }
+    for is_compound in [false, true] {
+        counter!("reservation_expired_total", "service_type" => service_type(is_compound)).increment(0);
+    }
+    counter!("reservation_validated_total", "valid" => "true", "reason" => "valid").increment(0);
+    for reason in INVALID_REASONS {
+        counter!("reservation_validated_total", "valid" => "false", "reason" => *reason).increment(0);
+    }
+    for reason in RELEASE_REASONS {
+        counter!("reservation_released_total", "reason" => *reason).increment(0);
+    }
+    for outcome in BOOKING_OUTCOMES {
+        counter!("booking_total", "outcome" => *outcome).increment(0);
+    }
+    for reason in MIRROR_SKIP_REASONS {
+        counter!("calcom_mirror_skipped_total", "reason" => *reason).increment(0);
+    }
+    for result in ["hit", "miss"] {
+        counter!("availability_cache_requests_total", "result" => result).increment(0);
+    }
+    counter!("booking_slot_taken_after_offer_total").increment(0);
+    counter!("calcom_rate_limited_total").increment(0);
+    counter!("calendar_actor_restarts_total").increment(0);
+}
+
+/// `service` is the catalogue's service id (`herrenhaarschnitt`), for "top services".
+pub fn reservation_created(is_compound: bool, service: &str) {
+    counter!("reservation_created_total", "service_type" => service_type(is_compound), "service" => service.to_owned())
+        .increment(1);
 }
 
 pub fn reservation_validated(valid: bool, reason: &'static str) {
@@ -120,8 +186,9 @@ pub fn reservation_validated(valid: bool, reason: &'static str) {
     counter!("reservation_validated_total", "valid" => valid, "reason" => reason).increment(1);
 }
 
-pub fn reservation_converted(is_compound: bool, held_for: Duration) {
-    counter!("reservation_converted_total", "service_type" => service_type(is_compound)).increment(1);
+pub fn reservation_converted(is_compound: bool, service: &str, held_for: Duration) {
+    counter!("reservation_converted_total", "service_type" => service_type(is_compound), "service" => service.to_owned())
+        .increment(1);
     histogram!("reservation_duration_seconds").record(held_for.as_secs_f64());
 }
 
@@ -187,6 +254,10 @@ pub fn http_request(route: String, method: String, status: u16, took: Duration) 
 
 pub fn retell_function_call(function: &'static str, outcome: &'static str) {
     counter!("retell_function_calls_total", "function" => function, "outcome" => outcome).increment(1);
+}
+
+pub fn retell_function_duration(function: &'static str, took: Duration) {
+    histogram!("retell_function_duration_seconds", "function" => function).record(took.as_secs_f64());
 }
 
 pub fn idempotent_replay(function: &'static str) {

@@ -104,6 +104,7 @@ impl Application {
         let settings = Arc::new(settings);
         let clock = options.clock.clone();
         let handle = metrics::install();
+        metrics::register_series(&catalogue);
         let node_id = if settings.node.id.is_empty() { format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]) } else { settings.node.id.clone() };
 
         let store = Store::connect(&StoreOptions {
@@ -120,6 +121,8 @@ impl Application {
                 metrics::reservation_expired(due.is_compound);
             }
         }
+        // The gauge is right from the first scrape, not only after the first sweeper pass.
+        metrics::reservations_active(store.count_active_holds().await?);
 
         let listener = TcpListener::bind(settings.http.addr)
             .await
@@ -335,12 +338,13 @@ async fn spawn_background(
     let (calendars, stop) = (parts.calendars.clone(), shutdown.clone());
     handles.push(tasks.spawn(async move {
         loop {
+            // Set first, then wait: the gauges exist from the first scrape.
+            metrics::calendar_actors(calendars.count());
+            metrics::calendar_mailbox_depth(calendars.in_flight());
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(GAUGE_EVERY) => {}
             }
-            metrics::calendar_actors(calendars.count());
-            metrics::calendar_mailbox_depth(calendars.in_flight());
         }
     }));
     if let Some(mut notices) = parts.store.listen_calendar_notices().await? {

@@ -5,7 +5,9 @@
 //! with the same key share one execution (single flight); across processes and restarts, the
 //! stored record decides: a finished answer is returned byte for byte, an answer still being
 //! computed elsewhere is waited for (bounded). Transient failures are not stored, so the retry
-//! runs again.
+//! runs again, and neither are answers that ask the caller to try again later. A stored answer is
+//! replayed within the replay window ([`crate::store::REPLAY_WINDOW_SECS`]), which covers Retell's
+//! retries; the same question asked much later is answered afresh.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +24,15 @@ use crate::store::{IdempotencyKey, IdempotencyState, Store};
 /// How long a retry waits for an answer another process is still computing.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(10);
 const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// An answer the work produced; `keep: false` answers are sent but not stored (a "try again in
+/// a minute" must not be replayed when the agent does try again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fresh {
+    pub status: u16,
+    pub body: String,
+    pub keep: bool,
+}
 
 /// An answer, as sent the first time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +66,7 @@ impl Idempotency {
     pub async fn run<F, Fut>(&self, key: IdempotencyKey, work: F) -> Result<Stored, Transient>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(u16, String), Transient>>,
+        Fut: Future<Output = Result<Fresh, Transient>>,
     {
         let cell = self.running.entry(key.clone()).or_default().clone();
         let mut ran_here = false;
@@ -78,7 +89,7 @@ impl Idempotency {
     async fn execute<F, Fut>(&self, key: &IdempotencyKey, work: F) -> Result<Stored, Transient>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(u16, String), Transient>>,
+        Fut: Future<Output = Result<Fresh, Transient>>,
     {
         let unavailable = |e: crate::store::StoreError| Transient(e.to_string());
         match self.store.begin_idempotent(key, self.clock.now()).await.map_err(unavailable)? {
@@ -87,8 +98,12 @@ impl Idempotency {
             IdempotencyState::Started => {}
         }
         match work().await {
-            Ok((status, body)) => {
+            Ok(Fresh { status, body, keep: true }) => {
                 self.store.finish_idempotent(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
+                Ok(Stored { status, body: body.into(), replayed: false })
+            }
+            Ok(Fresh { status, body, keep: false }) => {
+                self.store.abandon_idempotent(key).await.map_err(unavailable)?;
                 Ok(Stored { status, body: body.into(), replayed: false })
             }
             Err(err) => {

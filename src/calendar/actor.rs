@@ -270,7 +270,7 @@ impl ActorState {
         };
         let version = self.cal.add_hold(entry, busy.clone());
         self.arm(request.token.clone(), version, expires_at);
-        metrics::reservation_created(service.is_compound());
+        metrics::reservation_created(service.is_compound(), service.id.as_str());
         self.emit(CalendarEvent::HoldCreated {
             key: self.key.clone(),
             token: request.token.clone(),
@@ -351,7 +351,7 @@ impl ActorState {
         self.cal.convert_hold(&request.token, appointment.id.clone());
         self.disarm(&request.token);
         let held_for = (now - hold.created_at).to_std().unwrap_or_default();
-        metrics::reservation_converted(service.is_compound(), held_for);
+        metrics::reservation_converted(service.is_compound(), service.id.as_str(), held_for);
         self.emit(CalendarEvent::HoldEnded { key: self.key.clone(), token: request.token, reason: HoldEnd::Converted });
         Ok(ConvertOutcome::Booked(Booked {
             appointment_id: appointment.id,

@@ -227,6 +227,11 @@ impl Calendars {
         self.inner.registry.len()
     }
 
+    /// Whether the supervisor runs: without it no calendar can start (`/health/ready`).
+    pub fn is_supervisor_running(&self) -> bool {
+        self.inner.supervisor.get_status() == ActorStatus::Running
+    }
+
     pub fn in_flight(&self) -> i64 {
         self.inner.in_flight.load(Ordering::Relaxed)
     }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::{read_body, require_json, AppState};
 use crate::booking::answer::*;
-use crate::booking::idempotency::{args_digest, Transient};
+use crate::booking::idempotency::{args_digest, Fresh, Transient};
 use crate::booking::{CallContext, CallInfo};
 use crate::metrics;
 use crate::store::{CallRecord, IdempotencyKey};
@@ -192,7 +192,16 @@ async fn function_call_args_only(
     run(&app, function, info, args).await
 }
 
+/// Answers one function call and records how long that took (`retell_function_duration_seconds`,
+/// the latency behind the `check_availability` objective in `ops/prometheus/alerts.yml`).
 async fn run(app: &AppState, function: Function, info: CallInfo, args: Value) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
+    let answered = answer(app, function, info, args).await;
+    metrics::retell_function_duration(function.name(), started.elapsed());
+    answered
+}
+
+async fn answer(app: &AppState, function: Function, info: CallInfo, args: Value) -> Result<Response, ApiError> {
     let digest = args_digest(&args);
     let request = parse_args(function, args)?;
     let call = app.booking.resolve_call(&info).await?;
@@ -222,7 +231,7 @@ async fn run(app: &AppState, function: Function, info: CallInfo, args: Value) ->
     Ok(response)
 }
 
-async fn execute(booking: crate::booking::BookingService, call: CallContext, request: Request) -> Result<(u16, String), Transient> {
+async fn execute(booking: crate::booking::BookingService, call: CallContext, request: Request) -> Result<Fresh, Transient> {
     let (function, outcome) = match request {
         Request::CheckAvailability(a) => (Function::CheckAvailability, booking.check_availability(&call, a).await),
         Request::StartBooking(a) => (Function::StartBooking, booking.start_booking(&call, a).await),
@@ -236,7 +245,9 @@ async fn execute(booking: crate::booking::BookingService, call: CallContext, req
         Ok(answer) => {
             metrics::retell_function_call(function.name(), if answer.success { "success" } else { "refused" });
             let body = serde_json::to_string(&answer).map_err(|e| Transient(e.to_string()))?;
-            Ok((200, body))
+            // "Try again in a minute" must not be replayed when the agent does try again.
+            let keep = answer.reason != Some("calendar_unavailable");
+            Ok(Fresh { status: 200, body, keep })
         }
         Err(err) => {
             tracing::warn!(function = function.name(), error = %err, "function call could not be answered");

@@ -16,12 +16,14 @@
 //! too) and expanded for both pool types by [`with_write!`]/[`with_read!`]. Only what truly
 //! differs (conflict handling, job claiming, notifications) has per-backend code.
 
+pub mod admin;
 pub mod appointments;
 mod calendar;
 mod catalogue;
 mod notify;
 mod outbox;
 mod records;
+pub mod report;
 mod row;
 mod types;
 
@@ -37,7 +39,7 @@ pub use appointments::PhaseUpdate;
 pub use calendar::{Conversion, ConvertResult, DueHold, HoldInsert, MirrorRecord};
 pub use notify::CalendarNotice;
 pub use outbox::{OutboxJob, OutboxKind, OutboxStatus, OutboxSummary};
-pub use records::{CallRecord, FlagChange, FlagRow, IdempotencyKey, IdempotencyState, STALE_PENDING_SECS};
+pub use records::{CallRecord, FlagChange, FlagRow, IdempotencyKey, IdempotencyState, REPLAY_WINDOW_SECS, STALE_PENDING_SECS};
 pub use types::*;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

@@ -13,6 +13,9 @@ use crate::domain::TenantId;
 
 /// A pending idempotency record older than this was left by a process that died mid-request.
 pub const STALE_PENDING_SECS: i64 = 30;
+/// A stored answer is replayed for retries this long; later, the same request is a new question.
+/// Retell retries within its tool timeout (seconds), at most twice.
+pub const REPLAY_WINDOW_SECS: i64 = 600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey {
@@ -72,8 +75,8 @@ impl Store {
             VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (tenant_id, call_id, function_name, args_hash) DO NOTHING";
         let select = "SELECT state, response_status, response_body, updated_at FROM idempotency_records \
             WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 AND args_hash = $4";
-        let take_over = "UPDATE idempotency_records SET updated_at = $5 WHERE tenant_id = $1 AND call_id = $2 \
-            AND function_name = $3 AND args_hash = $4 AND state = 'pending' AND updated_at = $6";
+        let take_over = "UPDATE idempotency_records SET state = 'pending', updated_at = $5 WHERE tenant_id = $1 AND call_id = $2 \
+            AND function_name = $3 AND args_hash = $4 AND updated_at = $6";
         with_write!(self, pool => {
             let inserted = sqlx::query(insert)
                 .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash).bind(now)
@@ -84,12 +87,13 @@ impl Store {
             let row = sqlx::query(select)
                 .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash)
                 .fetch_one(pool).await?;
-            if row.text("state")? == "done" {
-                let status = u16::try_from(row.opt_int("response_status")?.unwrap_or(200)).unwrap_or(200);
-                return Ok(IdempotencyState::Done { status, body: row.opt_text("response_body")?.unwrap_or_default() });
-            }
             let updated_at = row.time("updated_at")?;
-            if now - updated_at < TimeDelta::seconds(STALE_PENDING_SECS) {
+            if row.text("state")? == "done" {
+                if now - updated_at < TimeDelta::seconds(REPLAY_WINDOW_SECS) {
+                    let status = u16::try_from(row.opt_int("response_status")?.unwrap_or(200)).unwrap_or(200);
+                    return Ok(IdempotencyState::Done { status, body: row.opt_text("response_body")?.unwrap_or_default() });
+                }
+            } else if now - updated_at < TimeDelta::seconds(STALE_PENDING_SECS) {
                 return Ok(IdempotencyState::InFlight);
             }
             let taken = sqlx::query(take_over)

@@ -262,3 +262,28 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+pub const SECOND_NUMBER: &str = "+4940111222333";
+pub const SECOND_AGENT: &str = "agent_zwei";
+
+/// A second salon (own number, agent, Cal.com key and event types) for tests of tenant walls.
+pub fn add_second_tenant(settings: &mut Settings) {
+    let mut second = settings.tenants[0].clone();
+    second.id = "salon-zwei".into();
+    second.name = "Salon Zwei".into();
+    second.phone_numbers = vec![SECOND_NUMBER.into()];
+    second.agent_ids = vec![SECOND_AGENT.into()];
+    second.calcom.api_key = slotkeeper::secret::Secret::new("cal_test_salon_zwei");
+    second.calcom.webhook_secret = slotkeeper::secret::Secret::new("whsec_test_salon_zwei");
+    for service in &mut second.services {
+        for ids in service.calcom_event_types.values_mut() {
+            for id in ids.iter_mut() {
+                *id += 10_000;
+            }
+        }
+    }
+    for staff in &mut second.staff {
+        staff.calcom_user_id = staff.calcom_user_id.map(|id| id + 10_000);
+    }
+    settings.tenants.push(second);
+}

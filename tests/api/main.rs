@@ -5,3 +5,5 @@ mod calendar;
 mod helpers;
 mod store_suite;
 mod retell;
+mod protocol;
+mod calcom;

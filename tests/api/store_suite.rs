@@ -312,6 +312,8 @@ async fn idempotency_records_survive_and_stale_ones_are_taken_over(backend: Back
         f.store.begin_idempotent(&key, much_later).await.unwrap(),
         IdempotencyState::Done { status: 200, body: r#"{"success":true}"#.into() }
     );
+    let after_window = much_later + TimeDelta::seconds(REPLAY_WINDOW_SECS);
+    assert_eq!(f.store.begin_idempotent(&key, after_window).await.unwrap(), IdempotencyState::Started, "asked again much later: a new question");
 }
 
 async fn flag_changes_are_audited(backend: Backend) {

@@ -77,11 +77,14 @@ impl Default for FaultSpec {
 pub enum ScriptedOutcome {
     /// Handle normally (consumes the step; no random fault).
     Pass,
-    /// Answer this status with Cal.com's error shape (429 adds Retry-After: 60).
+    /// Answer this status with Cal.com's error shape (429 adds `Retry-After`: `retry_after_secs`,
+    /// default 60, like Cal.com's block duration).
     Status {
         status: u16,
         #[serde(default)]
         message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
     },
     /// 400 "already has booking" (422 "already reserved" on reservation endpoints).
     SlotTaken,
@@ -197,7 +200,7 @@ impl Faults {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Action {
     Normal,
-    Error { status: u16, message: String },
+    Error { status: u16, message: String, retry_after: Option<Duration> },
     SlotTaken,
     Hang(Duration),
     Reset,
@@ -275,6 +278,7 @@ impl FaultState {
             let action = Action::Error {
                 status: 503,
                 message: "Service Unavailable".to_owned(),
+                retry_after: None,
             };
             return Decision {
                 latency: Duration::ZERO,
@@ -293,9 +297,10 @@ impl FaultState {
         if let Some(outcome) = self.next_scripted(label) {
             let action = match outcome {
                 ScriptedOutcome::Pass => Action::Normal,
-                ScriptedOutcome::Status { status, message } => Action::Error {
+                ScriptedOutcome::Status { status, message, retry_after_secs } => Action::Error {
                     status,
                     message: message.unwrap_or_else(|| format!("simulated http {status}")),
+                    retry_after: retry_after_secs.map(Duration::from_secs),
                 },
                 ScriptedOutcome::SlotTaken => Action::SlotTaken,
                 ScriptedOutcome::Timeout { ms } => Action::Hang(hang(ms)),
@@ -327,6 +332,7 @@ impl FaultState {
                 Action::Error {
                     status,
                     message: "simulated server error".to_owned(),
+                    retry_after: None,
                 }
             }
             Some(1) => Action::Hang(hang(None)),

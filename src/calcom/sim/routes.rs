@@ -246,11 +246,11 @@ async fn gated(sim: &SimInner, endpoint: Endpoint, req: Request, next: Next) -> 
     let mut hang_after = None;
     match decision.action {
         Action::Normal => {}
-        Action::Error { status: 429, .. } => {
+        Action::Error { status: 429, retry_after, .. } => {
             sim.stats.bump(|s| s.rate_limited += 1);
-            return rate_limited(&path, sim.limiter_limit(), SCRIPTED_RETRY_AFTER);
+            return rate_limited(&path, sim.limiter_limit(), retry_after.unwrap_or(SCRIPTED_RETRY_AFTER));
         }
-        Action::Error { status, message } => {
+        Action::Error { status, message, .. } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return error_response(status, exception_code(status), &message, &path);
         }

@@ -59,16 +59,36 @@ pub(super) struct Engine {
     /// Wakes the outbox poller early (a new job was written).
     pub kick: Notify,
     pub summary: Mutex<OutboxSummary>,
+    pub breaker_clock: BreakerClock,
     /// Holds whose Cal.com mirror is being made (a booking of one waits for it to settle).
     pub mirroring: DashMap<crate::domain::ReservationToken, Arc<Notify>>,
 }
 
-/// The instant the breaker uses: tokio's clock, so tests with paused time drive it too.
-pub(super) fn breaker_now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
+/// Maps the service clock onto the monotonic instants the circuit breaker counts in, so a test's
+/// manual (or paused) clock drives cool-downs too. In production the clock is the system clock
+/// and this is "now"; a wall-clock step backwards never moves the breaker back.
+pub(super) struct BreakerClock {
+    base_instant: std::time::Instant,
+    base_wall: chrono::DateTime<chrono::Utc>,
+}
+
+impl BreakerClock {
+    pub fn new(clock: &Clock) -> Self {
+        Self { base_instant: std::time::Instant::now(), base_wall: clock.now() }
+    }
+
+    pub fn now(&self, clock: &Clock) -> std::time::Instant {
+        let elapsed = (clock.now() - self.base_wall).to_std().unwrap_or_default();
+        self.base_instant + elapsed
+    }
 }
 
 impl Engine {
+    /// "Now" for the circuit breaker.
+    pub fn breaker_now(&self) -> std::time::Instant {
+        self.breaker_clock.now(&self.clock)
+    }
+
     pub fn api_key<'a>(&self, tenant: &'a Tenant) -> &'a str {
         tenant.calcom.api_key.expose()
     }
@@ -85,7 +105,7 @@ impl Engine {
         Fut: std::future::Future<Output = Result<T, CalcomError>>,
     {
         let tenant_id = tenant.id.as_str();
-        let permit = match self.circuits.allow(tenant_id, breaker_now()) {
+        let permit = match self.circuits.allow(tenant_id, self.breaker_now()) {
             Admission::Permit(permit) => permit,
             Admission::Rejected { retry_in } => {
                 if priority == Priority::Mirror {
@@ -98,16 +118,16 @@ impl Engine {
         match self.limiter.acquire(key, priority).await {
             Ok(Grant::Acquired) => {}
             Ok(Grant::Skipped) => {
-                self.circuits.on_neutral(tenant_id, breaker_now(), permit);
+                self.circuits.on_neutral(tenant_id, self.breaker_now(), permit);
                 return Err(CallError::Skipped);
             }
             Err(RateLimitError::WouldWaitTooLong { retry_in }) => {
-                self.circuits.on_neutral(tenant_id, breaker_now(), permit);
+                self.circuits.on_neutral(tenant_id, self.breaker_now(), permit);
                 return Err(CallError::Budget(retry_in));
             }
         }
         let result = request().await;
-        self.circuits.record(tenant_id, breaker_now(), permit, &result);
+        self.circuits.record(tenant_id, self.breaker_now(), permit, &result);
         if let Err(CalcomError::RateLimited { retry_after }) = &result {
             self.limiter.on_rate_limited(key, *retry_after);
         }

@@ -45,7 +45,7 @@ use crate::config::CalcomSettings;
 use crate::domain::{Catalogue, Tenant, TenantId};
 use crate::metrics;
 use crate::store::{OutboxSummary, Store};
-use engine::{breaker_now, Engine};
+use engine::{BreakerClock, Engine};
 use pool::Pool;
 pub use setup::{sim_config_for, sim_event_types, standalone_sim_config};
 pub use warm::{warm_store, Applied, WarmReport};
@@ -105,7 +105,9 @@ impl SyncHandle {
             ..CircuitConfig::default()
         });
         let workers = s.outbox.workers;
+        let breaker_clock = BreakerClock::new(&deps.clock);
         let engine = Arc::new(Engine {
+            breaker_clock,
             client: deps.client,
             store: deps.store,
             clock: deps.clock,
@@ -204,7 +206,7 @@ impl SyncHandle {
                 *engine.summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
             }
             for tenant in engine.catalogue.tenants() {
-                metrics::calcom_circuit_state(tenant.id.as_str(), engine.circuits.state(tenant.id.as_str(), breaker_now()).code());
+                metrics::calcom_circuit_state(tenant.id.as_str(), engine.circuits.state(tenant.id.as_str(), engine.breaker_now()).code());
             }
         }
     }
@@ -233,12 +235,12 @@ impl SyncHandle {
 
     /// Is the tenant's Cal.com circuit open (callers get "try again" instead of waiting)?
     pub fn circuit_open(&self, tenant: &TenantId) -> bool {
-        self.engine.circuits.state(tenant.as_str(), breaker_now()) == CircuitState::Open
+        self.engine.circuits.state(tenant.as_str(), self.engine.breaker_now()) == CircuitState::Open
     }
 
     /// Per-tenant circuit states for `/health/ready`.
     pub fn circuit_states(&self) -> serde_json::Value {
-        let now = breaker_now();
+        let now = self.engine.breaker_now();
         let states = self.engine.catalogue.tenants().iter().map(|t| (t.id.to_string(), serde_json::json!(self.engine.circuits.state(t.id.as_str(), now).as_str())));
         serde_json::Value::Object(states.collect())
     }

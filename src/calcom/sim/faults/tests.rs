@@ -18,6 +18,7 @@ fn scripted_steps_are_consumed_in_order() {
                 ScriptedOutcome::Status {
                     status: 503,
                     message: None,
+                    retry_after_secs: None,
                 },
                 2,
             ),
@@ -201,6 +202,7 @@ fn validation() {
         ScriptedStep::once(ScriptedOutcome::Status {
             status,
             message: None,
+            retry_after_secs: None,
         })
     };
     ok_status
