@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `check-config`, `calcom-sim`,
-//! `warm-availability`, `outbox`.
+//! `warm-availability`, `outbox`, `admin create-user`.
 //!
 //! Exit codes: 0 success, 1 runtime failure (a critical task died, the store is unreachable),
 //! 2 bad configuration or usage.
@@ -61,10 +61,49 @@ enum Command {
         #[arg(long)]
         company: Option<String>,
     },
+    /// Send a signed Retell function call to a running service and print the answer (a quick
+    /// way to talk to the service like the phone agent does).
+    Call {
+        /// Function name, e.g. check_availability, start_booking.
+        function: String,
+        /// Arguments as JSON, e.g. '{"service":"Dauerwelle","date":"morgen","time":"10 Uhr"}'.
+        args: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The call id (default: a new one; pass the printed one again to continue the conversation).
+        #[arg(long)]
+        call_id: Option<String>,
+        /// The number that was called (selects the salon).
+        #[arg(long, default_value = "+4930123456789")]
+        to: String,
+        /// The caller's number.
+        #[arg(long, default_value = "+4915112345678")]
+        from: String,
+    },
     /// Inspect or re-drive the Cal.com outbox.
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
+    },
+    /// Manage accounts of the admin page (/admin).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an account. The password comes from $SLOTKEEPER_ADMIN_PASSWORD, else from stdin.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// operator: every tenant; tenant-admin: one tenant (--tenant).
+        #[arg(long, value_enum)]
+        role: crate::admin::users::RoleArg,
+        /// The tenant id of a tenant admin.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -114,6 +153,10 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::WarmAvailability { company } => warm(settings, company).await,
         Command::Outbox { command } => outbox(settings, command).await,
+        Command::Call { function, args, url, call_id, to, from } => call(&settings, &function, &args, &url, call_id, &to, &from).await,
+        Command::Admin { command: AdminCommand::CreateUser { username, role, tenant } } => {
+            crate::admin::users::create_user_command(&settings, username, role, tenant).await.map(|line| println!("{line}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -216,4 +259,30 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> CliResult {
     }
     store.close().await;
     Ok(())
+}
+
+async fn call(settings: &Settings, function: &str, args: &str, url: &str, call_id: Option<String>, to: &str, from: &str) -> CliResult {
+    let args: serde_json::Value = serde_json::from_str(args).map_err(|e| (2, format!("arguments are not JSON: {e}")))?;
+    let call_id = call_id.unwrap_or_else(|| format!("call_{}", uuid::Uuid::new_v4().simple()));
+    let body = serde_json::json!({
+        "name": function,
+        "args": args,
+        "call": {"call_id": call_id, "from_number": from, "to_number": to, "call_type": "phone_call", "direction": "inbound"},
+    })
+    .to_string();
+    let signature = crate::http::signature::sign(body.as_bytes(), settings.retell.api_key.expose().as_bytes(), chrono::Utc::now().timestamp_millis());
+    let client = crate::calcom::http_client_builder().timeout(Duration::from_secs(30)).build().map_err(|e| (1, e.to_string()))?;
+    let response = client
+        .post(format!("{}/retell/functions", url.trim_end_matches('/')))
+        .header("content-type", "application/json")
+        .header("x-retell-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| (1, format!("cannot reach {url}: {e}")))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let pretty = serde_json::from_str::<serde_json::Value>(&text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or(text);
+    println!("call_id: {call_id}\nHTTP {status}\n{pretty}");
+    if status.is_success() { Ok(()) } else { Err((1, format!("the service answered {status}"))) }
 }

@@ -60,13 +60,11 @@ pub enum StartupError {
 #[derive(Clone)]
 pub struct BuildOptions {
     pub clock: Clock,
-    /// Routes merged into the public router (the admin pages).
-    pub extra_routes: Option<axum::Router>,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self { clock: Clock::system(), extra_routes: None }
+        Self { clock: Clock::system() }
     }
 }
 
@@ -89,6 +87,8 @@ pub struct Parts {
 
 pub struct Application {
     addr: SocketAddr,
+    /// The public router (also served on `addr`), for in-process use by benches and tools.
+    router: axum::Router,
     metrics_addr: Option<SocketAddr>,
     parts: Parts,
     shutdown: CancellationToken,
@@ -213,13 +213,23 @@ impl Application {
             request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
             max_concurrent_requests: settings.http.max_concurrent_requests,
         };
-        let router = http::router(state, limits, options.extra_routes.clone());
+        let admin = crate::admin::AdminState::new(crate::admin::AdminDeps {
+            store: store.clone(),
+            clock: clock.clone(),
+            catalogue: catalogue.clone(),
+            calendars: calendars.clone(),
+            sync: sync.clone(),
+            flags: flags.clone(),
+            settings: settings.admin.clone(),
+        })?;
+        let router = http::router(state, limits, Some(crate::admin::router(admin)));
+        let served_router = router.clone();
 
         let mut aborts = Vec::new();
         let server_shutdown = shutdown.clone();
         let server_died = died_tx.clone();
         aborts.push(tasks.spawn(async move {
-            let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            let served = axum::serve(listener, served_router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
                 .await;
             if let Err(err) = served {
@@ -241,7 +251,7 @@ impl Application {
         let parts = Parts { settings: settings.clone(), catalogue, store, clock, calendars, booking, idempotency, sync, flags, sim, metrics: handle };
         aborts.extend(spawn_background(&parts, &tasks, &shutdown, died_tx).await?);
         tracing::info!(%addr, node = %node_id, database = %crate::store::redact_url(&settings.database.url), "slotkeeper is serving");
-        Ok(Self { addr, metrics_addr: bound_metrics, parts, shutdown, tasks, died, aborts })
+        Ok(Self { addr, router, metrics_addr: bound_metrics, parts, shutdown, tasks, died, aborts })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -254,6 +264,11 @@ impl Application {
 
     pub fn parts(&self) -> &Parts {
         &self.parts
+    }
+
+    /// The public router, to drive requests in-process (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
     }
 
     /// Serves until SIGTERM/Ctrl-C (then shuts down gracefully, `Ok`) or until a critical task ends

@@ -87,6 +87,8 @@ async fn a_slot_taken_at_calcom_while_held_gets_the_conflict_message_and_alterna
     let signature = slotkeeper::calcom::webhook::sign(b"whsec_demo_salon_beispiel", body.as_bytes());
     let response = app.http.post(&webhook).header("content-type", "application/json").header("x-cal-signature-256", signature).body(body).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let applied: Value = response.json().await.unwrap();
+    assert_eq!((applied["effect"].as_str(), applied["withdrawn_holds"].as_u64()), (Some("busy_added"), Some(1)), "{applied}");
     let booked = book(&app, &call, &token, "Max").await;
     assert_eq!(booked["success"], false, "{booked}");
     assert_eq!(booked["reason"], "conflict");
