@@ -7,3 +7,5 @@ mod store_suite;
 mod retell;
 mod protocol;
 mod calcom;
+mod ops;
+mod recovery;
