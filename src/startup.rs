@@ -365,11 +365,29 @@ async fn spawn_background(
     if let Some(mut notices) = parts.store.listen_calendar_notices().await? {
         let (calendars, stop) = (parts.calendars.clone(), shutdown.clone());
         handles.push(tasks.spawn(async move {
+            // Notices come per changed row; a burst for one calendar becomes one reload.
+            let mut pending = std::collections::HashSet::new();
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     notice = notices.recv() => match notice {
-                        Some(notice) => calendars.tell(&notice.key, CalendarMsg::Reload(None)),
+                        Some(notice) => {
+                            pending.insert(notice.key);
+                            let coalesce = tokio::time::sleep(NOTICE_COALESCE);
+                            tokio::pin!(coalesce);
+                            loop {
+                                tokio::select! {
+                                    _ = &mut coalesce => break,
+                                    more = notices.recv() => match more {
+                                        Some(more) => { pending.insert(more.key); }
+                                        None => break,
+                                    },
+                                }
+                            }
+                            for key in pending.drain() {
+                                calendars.tell(&key, CalendarMsg::Reload(None));
+                            }
+                        }
                         None => {
                             let _ = died.try_send("calendar notice listener");
                             return;
@@ -385,6 +403,8 @@ async fn spawn_background(
 /// How often feature flags are re-read (changes made on another node reach this one).
 const FLAG_REFRESH: Duration = Duration::from_secs(5);
 const GAUGE_EVERY: Duration = Duration::from_secs(1);
+/// Notices arriving within this window after the first are applied as one reload per calendar.
+const NOTICE_COALESCE: Duration = Duration::from_millis(5);
 
 /// One sweeper pass: expires holds past their TTL everywhere and tells running actors.
 pub async fn sweep(store: &Store, calendars: &Calendars, clock: &Clock) {

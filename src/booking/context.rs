@@ -14,6 +14,9 @@ use crate::store::CallRecord;
 /// What the request says about the call (any of it may be missing in "args only" mode).
 #[derive(Debug, Clone, Default)]
 pub struct CallInfo {
+    /// Retell's "args only" mode: later requests of this call may carry no call object, so the
+    /// call is recorded for attributing them.
+    pub args_only: bool,
     pub call_id: Option<String>,
     pub agent_id: Option<String>,
     pub from_number: Option<String>,
@@ -40,8 +43,8 @@ pub enum ContextError {
 }
 
 impl super::BookingService {
-    /// Attributes a call. Stores the call the first time it is seen, so later requests of the same
-    /// call in "args only" mode (no call object) can be attributed too.
+    /// Attributes a call. In "args only" mode, stores the call the first time it is seen, so later
+    /// requests of the same call without tenant headers can be attributed too.
     pub async fn resolve_call(&self, info: &CallInfo) -> Result<CallContext, ContextError> {
         let call_id = CallId::parse(info.call_id.as_deref().unwrap_or(""))?;
         let catalogue = &self.inner.catalogue;
@@ -83,7 +86,9 @@ impl super::BookingService {
     }
 
     async fn remember_call(&self, call_id: &CallId, tenant: &Tenant, info: &CallInfo) {
-        if info.to_number.is_none() && info.agent_id.is_none() {
+        // Default-mode requests carry the call object every time, and call_started records the
+        // call anyway: only "args only" requests need it stored on the request path.
+        if !info.args_only || (info.to_number.is_none() && info.agent_id.is_none()) {
             return;
         }
         if !self.inner.seen_calls.insert(call_id.as_str().to_owned()) {

@@ -3,15 +3,15 @@
 //! Retell retries a function call up to twice, sometimes while the first attempt is still running.
 //! The key is tenant + call id + function + the normalised arguments. Within this process, callers
 //! with the same key share one execution (single flight); across processes and restarts, the
-//! stored record decides: a finished answer is returned byte for byte, an answer still being
-//! computed elsewhere is waited for (bounded). Transient failures are not stored, so the retry
+//! stored answer decides: it is returned byte for byte. Two processes answering the same key at
+//! once both run (their effects are idempotent per call: the same hold, the same booking) and the
+//! first stored answer is what both return. Transient failures are not stored, so the retry
 //! runs again, and neither are answers that ask the caller to try again later. A stored answer is
 //! replayed within the replay window ([`crate::store::REPLAY_WINDOW_SECS`]), which covers Retell's
 //! retries; the same question asked much later is answered afresh.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use dashmap::DashMap;
 use serde_json::Value;
@@ -19,11 +19,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::clock::Clock;
-use crate::store::{IdempotencyKey, IdempotencyState, Store};
+use crate::store::{IdempotencyKey, Store};
 
-/// How long a retry waits for an answer another process is still computing.
-const WAIT_FOR_OTHER: Duration = Duration::from_secs(10);
-const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// An answer the work produced; `keep: false` answers are sent but not stored (a "try again in
 /// a minute" must not be replayed when the agent does try again).
@@ -92,39 +89,16 @@ impl Idempotency {
         Fut: Future<Output = Result<Fresh, Transient>>,
     {
         let unavailable = |e: crate::store::StoreError| Transient(e.to_string());
-        match self.store.begin_idempotent(key, self.clock.now()).await.map_err(unavailable)? {
-            IdempotencyState::Done { status, body } => return Ok(Stored { status, body: body.into(), replayed: true }),
-            IdempotencyState::InFlight => return self.wait_for_other(key).await,
-            IdempotencyState::Started => {}
+        if let Some((status, body)) = self.store.stored_answer(key, self.clock.now()).await.map_err(unavailable)? {
+            return Ok(Stored { status, body: body.into(), replayed: true });
         }
-        match work().await {
-            Ok(Fresh { status, body, keep: true }) => {
-                self.store.finish_idempotent(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
-                Ok(Stored { status, body: body.into(), replayed: false })
-            }
-            Ok(Fresh { status, body, keep: false }) => {
-                self.store.abandon_idempotent(key).await.map_err(unavailable)?;
-                Ok(Stored { status, body: body.into(), replayed: false })
-            }
-            Err(err) => {
-                if let Err(store_err) = self.store.abandon_idempotent(key).await {
-                    tracing::warn!(error = %store_err, "could not drop a pending idempotency record");
-                }
-                Err(err)
-            }
+        let Fresh { status, body, keep } = work().await?;
+        if !keep {
+            return Ok(Stored { status, body: body.into(), replayed: false });
         }
-    }
-
-    async fn wait_for_other(&self, key: &IdempotencyKey) -> Result<Stored, Transient> {
-        let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER;
-        while tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(POLL_EVERY).await;
-            let state = self.store.begin_idempotent(key, self.clock.now()).await.map_err(|e| Transient(e.to_string()))?;
-            if let IdempotencyState::Done { status, body } = state {
-                return Ok(Stored { status, body: body.into(), replayed: true });
-            }
-        }
-        Err(Transient("the same request is still being answered elsewhere".into()))
+        let (kept_status, kept_body) = self.store.store_answer(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
+        let replayed = kept_body != body;
+        Ok(Stored { status: kept_status, body: kept_body.into(), replayed })
     }
 }
 

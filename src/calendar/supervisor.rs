@@ -168,7 +168,7 @@ impl Calendars {
         F: Fn(RpcReplyPort<T>) -> CalendarMsg,
     {
         let started = Instant::now();
-        self.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _counted = InFlight::enter(&self.inner.in_flight);
         let result = self.call_once(key, &build).await;
         let result = match result {
             Err(Undelivered) => {
@@ -177,7 +177,6 @@ impl Calendars {
             }
             Ok(answer) => answer,
         };
-        self.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
         metrics::calendar_call(op, started.elapsed());
         result
     }
@@ -255,3 +254,20 @@ impl Calendars {
 }
 
 struct Undelivered;
+
+/// Counts a request while it waits for a calendar; the count drops even when the waiting caller
+/// is cancelled (request timeout, client gone).
+struct InFlight<'a>(&'a AtomicI64);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicI64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -67,6 +67,11 @@ impl Function {
         }
     }
 
+    /// Functions without effects: their answers are not stored for replay.
+    pub fn is_read_only(self) -> bool {
+        matches!(self, Function::FindAlternatives | Function::GetAppointments)
+    }
+
     /// Accepts version suffixes (`check_availability_v17`), which agent flows add.
     pub fn parse(name: &str) -> Option<Function> {
         let trimmed = name.trim();
@@ -126,6 +131,7 @@ struct RetellCall {
 impl RetellCall {
     fn info(&self) -> CallInfo {
         CallInfo {
+            args_only: false,
             call_id: self.call_id.clone(),
             agent_id: self.agent_id.clone(),
             from_number: self.from_number.clone(),
@@ -184,6 +190,7 @@ async fn function_call_args_only(
     let function = Function::parse(&name).ok_or(ApiError::UnknownFunction(name))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let info = CallInfo {
+        args_only: true,
         call_id: header("x-retell-call-id").or_else(|| args.get("call_id").and_then(Value::as_str).map(str::to_owned)),
         agent_id: header("x-retell-agent-id"),
         from_number: header("x-retell-from-number"),
@@ -215,10 +222,17 @@ async fn answer(app: &AppState, function: Function, info: CallInfo, args: Value)
         args_hash: digest,
     };
     let booking = app.booking.clone();
-    let stored = app.idempotency.run(key, || execute(booking, call, request)).await.map_err(|Transient(detail)| {
+    let unavailable = |Transient(detail)| {
         metrics::retell_function_call(function.name(), "unavailable");
         ApiError::Unavailable(detail)
-    })?;
+    };
+    let stored = if function.is_read_only() {
+        // Nothing to repeat exactly: a retry simply asks again.
+        let fresh = execute(booking, call, request).await.map_err(unavailable)?;
+        crate::booking::idempotency::Stored { status: fresh.status, body: fresh.body.into(), replayed: false }
+    } else {
+        app.idempotency.run(key, || execute(booking, call, request)).await.map_err(unavailable)?
+    };
     if stored.replayed {
         metrics::idempotent_replay(function.name());
     }
@@ -245,8 +259,12 @@ async fn execute(booking: crate::booking::BookingService, call: CallContext, req
         Ok(answer) => {
             metrics::retell_function_call(function.name(), if answer.success { "success" } else { "refused" });
             let body = serde_json::to_string(&answer).map_err(|e| Transient(e.to_string()))?;
-            // "Try again in a minute" must not be replayed when the agent does try again.
-            let keep = answer.reason != Some("calendar_unavailable");
+            // Stored for replay: answers that did something (a hold, an offer, a booking, a
+            // cancellation) or refused something. Not stored: "try again in a minute" (it must not
+            // be replayed when the agent does try again) and check_availability answers that held
+            // nothing (a retry simply asks again, which keeps the hot read path free of writes).
+            let keep = answer.reason != Some("calendar_unavailable")
+                && (function != Function::CheckAvailability || answer.reservation_token.is_some());
             Ok(Fresh { status: 200, body, keep })
         }
         Err(err) => {

@@ -39,7 +39,7 @@ pub use appointments::PhaseUpdate;
 pub use calendar::{Conversion, ConvertResult, DueHold, HoldInsert, MirrorRecord};
 pub use notify::CalendarNotice;
 pub use outbox::{OutboxJob, OutboxKind, OutboxStatus, OutboxSummary};
-pub use records::{CallRecord, FlagChange, FlagRow, IdempotencyKey, IdempotencyState, REPLAY_WINDOW_SECS, STALE_PENDING_SECS};
+pub use records::{CallRecord, FlagChange, FlagRow, IdempotencyKey, REPLAY_WINDOW_SECS};
 pub use types::*;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

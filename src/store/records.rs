@@ -1,9 +1,9 @@
 //! Small records: stored answers for Retell retries, calls, webhook deliveries, feature flags.
 //!
 //! The idempotency record is what makes invariant BK-3 survive a restart: a retry of the same call,
-//! function and arguments finds the stored answer and returns it byte for byte. A record still
-//! `pending` belongs to a request in flight; one left `pending` by a crashed process is taken over
-//! after [`STALE_PENDING_SECS`].
+//! function and arguments finds the stored answer and returns it byte for byte. The first answer
+//! stored wins; a request racing it on another node gets that stored answer back (its own effect
+//! was a no-op: holds and conversions are idempotent per call by themselves).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -11,8 +11,6 @@ use super::row::DbRow;
 use super::{with_read, with_write, Store, StoreError};
 use crate::domain::TenantId;
 
-/// A pending idempotency record older than this was left by a process that died mid-request.
-pub const STALE_PENDING_SECS: i64 = 30;
 /// A stored answer is replayed for retries this long; later, the same request is a new question.
 /// Retell retries within its tool timeout (seconds), at most twice.
 pub const REPLAY_WINDOW_SECS: i64 = 600;
@@ -23,16 +21,6 @@ pub struct IdempotencyKey {
     pub call_id: String,
     pub function: String,
     pub args_hash: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyState {
-    /// We own the key now: run the function, then [`Store::finish_idempotent`].
-    Started,
-    /// Another request with this key is running.
-    InFlight,
-    /// The stored answer.
-    Done { status: u16, body: String },
 }
 
 /// A Retell call as known from its lifecycle webhooks.
@@ -70,60 +58,42 @@ pub struct FlagChange {
 }
 
 impl Store {
-    pub async fn begin_idempotent(&self, key: &IdempotencyKey, now: DateTime<Utc>) -> Result<IdempotencyState, StoreError> {
-        let insert = "INSERT INTO idempotency_records (tenant_id, call_id, function_name, args_hash, state, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (tenant_id, call_id, function_name, args_hash) DO NOTHING";
-        let select = "SELECT state, response_status, response_body, updated_at FROM idempotency_records \
-            WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 AND args_hash = $4";
-        let take_over = "UPDATE idempotency_records SET state = 'pending', updated_at = $5 WHERE tenant_id = $1 AND call_id = $2 \
-            AND function_name = $3 AND args_hash = $4 AND updated_at = $6";
-        with_write!(self, pool => {
-            let inserted = sqlx::query(insert)
-                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash).bind(now)
-                .execute(pool).await?.rows_affected();
-            if inserted == 1 {
-                return Ok(IdempotencyState::Started);
-            }
-            let row = sqlx::query(select)
-                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash)
-                .fetch_one(pool).await?;
-            let updated_at = row.time("updated_at")?;
-            if row.text("state")? == "done" {
-                if now - updated_at < TimeDelta::seconds(REPLAY_WINDOW_SECS) {
-                    let status = u16::try_from(row.opt_int("response_status")?.unwrap_or(200)).unwrap_or(200);
-                    return Ok(IdempotencyState::Done { status, body: row.opt_text("response_body")?.unwrap_or_default() });
-                }
-            } else if now - updated_at < TimeDelta::seconds(STALE_PENDING_SECS) {
-                return Ok(IdempotencyState::InFlight);
-            }
-            let taken = sqlx::query(take_over)
-                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash).bind(now).bind(updated_at)
-                .execute(pool).await?.rows_affected();
-            Ok(if taken == 1 { IdempotencyState::Started } else { IdempotencyState::InFlight })
+    /// The answer stored for `key` within the replay window, if any.
+    pub async fn stored_answer(&self, key: &IdempotencyKey, now: DateTime<Utc>) -> Result<Option<(u16, String)>, StoreError> {
+        let sql = "SELECT response_status, response_body FROM idempotency_records \
+            WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 AND args_hash = $4 AND state = 'done' AND updated_at > $5";
+        let window_start = now - TimeDelta::seconds(REPLAY_WINDOW_SECS);
+        with_read!(self, pool => {
+            let row = sqlx::query(sql)
+                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash).bind(window_start)
+                .fetch_optional(pool).await?;
+            row.map(|r| {
+                let status = u16::try_from(r.opt_int("response_status")?.unwrap_or(200)).unwrap_or(200);
+                Ok((status, r.opt_text("response_body")?.unwrap_or_default()))
+            })
+            .transpose()
         })
     }
 
-    pub async fn finish_idempotent(&self, key: &IdempotencyKey, status: u16, body: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let sql = "UPDATE idempotency_records SET state = 'done', response_status = $5, response_body = $6, updated_at = $7 \
-            WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 AND args_hash = $4";
-        with_write!(self, pool => {
-            sqlx::query(sql)
+    /// Stores an answer unless another request with the same key stored one first (within the
+    /// replay window); returns the answer that counts, so every retry sees the same bytes.
+    pub async fn store_answer(&self, key: &IdempotencyKey, status: u16, body: &str, now: DateTime<Utc>) -> Result<(u16, String), StoreError> {
+        let upsert = "INSERT INTO idempotency_records (tenant_id, call_id, function_name, args_hash, state, response_status, \
+            response_body, created_at, updated_at) VALUES ($1, $2, $3, $4, 'done', $5, $6, $7, $7) \
+            ON CONFLICT (tenant_id, call_id, function_name, args_hash) DO UPDATE SET state = 'done', \
+            response_status = excluded.response_status, response_body = excluded.response_body, updated_at = excluded.updated_at \
+            WHERE idempotency_records.updated_at <= $8 OR idempotency_records.state <> 'done'";
+        let window_start = now - TimeDelta::seconds(REPLAY_WINDOW_SECS);
+        let written = with_write!(self, pool => {
+            sqlx::query(upsert)
                 .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash)
-                .bind(i32::from(status)).bind(body).bind(now)
-                .execute(pool).await?;
-            Ok(())
-        })
-    }
-
-    /// Drops a pending record whose request failed without an answer worth repeating, so the
-    /// retry runs afresh.
-    pub async fn abandon_idempotent(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
-        let sql = "DELETE FROM idempotency_records WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 \
-            AND args_hash = $4 AND state = 'pending'";
-        with_write!(self, pool => {
-            sqlx::query(sql).bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash).execute(pool).await?;
-            Ok(())
-        })
+                .bind(i32::from(status)).bind(body).bind(now).bind(window_start)
+                .execute(pool).await.map(|r| r.rows_affected())
+        })?;
+        if written == 1 {
+            return Ok((status, body.to_owned()));
+        }
+        Ok(self.stored_answer(key, now).await?.unwrap_or_else(|| (status, body.to_owned())))
     }
 
     /// Records a call (from `call_started`, or from the first function call), keeping what is known.

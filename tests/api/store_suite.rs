@@ -35,7 +35,7 @@ store_suite!(
     cancelling_frees_the_slot_and_queues_the_cancellation,
     rescheduling_swaps_slots_atomically,
     outbox_jobs_of_one_appointment_run_in_order_and_leases_fence_stale_workers,
-    idempotency_records_survive_and_stale_ones_are_taken_over,
+    stored_answers_survive_and_expire_after_the_replay_window,
     flag_changes_are_audited,
     external_busy_times_are_replaced_per_calendar,
     migrations_have_a_down_path,
@@ -299,21 +299,17 @@ async fn outbox_jobs_of_one_appointment_run_in_order_and_leases_fence_stale_work
     assert_eq!(f.store.outbox_summary().await.unwrap().pending, 1);
 }
 
-async fn idempotency_records_survive_and_stale_ones_are_taken_over(backend: Backend) {
+async fn stored_answers_survive_and_expire_after_the_replay_window(backend: Backend) {
     let f = fixture(backend).await;
     let key = IdempotencyKey { tenant: "salon-beispiel".into(), call_id: "call_aaaaaaaaaa".into(), function: "start_booking".into(), args_hash: "h".into() };
     let now = test_now();
-    assert_eq!(f.store.begin_idempotent(&key, now).await.unwrap(), IdempotencyState::Started);
-    assert_eq!(f.store.begin_idempotent(&key, now).await.unwrap(), IdempotencyState::InFlight);
-    let much_later = now + TimeDelta::seconds(STALE_PENDING_SECS + 1);
-    assert_eq!(f.store.begin_idempotent(&key, much_later).await.unwrap(), IdempotencyState::Started, "left by a dead process");
-    f.store.finish_idempotent(&key, 200, r#"{"success":true}"#, much_later).await.unwrap();
-    assert_eq!(
-        f.store.begin_idempotent(&key, much_later).await.unwrap(),
-        IdempotencyState::Done { status: 200, body: r#"{"success":true}"#.into() }
-    );
-    let after_window = much_later + TimeDelta::seconds(REPLAY_WINDOW_SECS);
-    assert_eq!(f.store.begin_idempotent(&key, after_window).await.unwrap(), IdempotencyState::Started, "asked again much later: a new question");
+    assert_eq!(f.store.stored_answer(&key, now).await.unwrap(), None);
+    assert_eq!(f.store.store_answer(&key, 200, "first", now).await.unwrap(), (200, "first".into()));
+    assert_eq!(f.store.store_answer(&key, 200, "second", now).await.unwrap(), (200, "first".into()), "the first answer wins");
+    assert_eq!(f.store.stored_answer(&key, now + TimeDelta::seconds(5)).await.unwrap(), Some((200, "first".into())));
+    let after_window = now + TimeDelta::seconds(REPLAY_WINDOW_SECS + 1);
+    assert_eq!(f.store.stored_answer(&key, after_window).await.unwrap(), None, "asked again much later: a new question");
+    assert_eq!(f.store.store_answer(&key, 200, "later", after_window).await.unwrap(), (200, "later".into()));
 }
 
 async fn flag_changes_are_audited(backend: Backend) {
