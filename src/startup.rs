@@ -159,10 +159,10 @@ impl Application {
         // Calendars with holds start now, so their timers run (and holds that expired while the
         // process was down were already marked expired above).
         for key in store.staff_with_active_holds().await? {
-            if catalogue.staff(&key).is_some() {
-                if let Err(err) = calendars.actor(&key).await {
-                    tracing::warn!(calendar = %key, error = %err, "could not start a calendar with active holds");
-                }
+            if catalogue.staff(&key).is_some()
+                && let Err(err) = calendars.actor(&key).await
+            {
+                tracing::warn!(calendar = %key, error = %err, "could not start a calendar with active holds");
             }
         }
 

@@ -25,10 +25,10 @@ impl BookingService {
             metrics::reservation_validated(false, "not_found");
             return Ok(Answer::refused("not_found", speech::NOT_FOUND));
         };
-        if reservation.status == ReservationStatus::Converted {
-            if let Some(appointment) = self.inner.store.appointment_for_token(&token).await? {
-                return Ok(self.booked_answer(tenant, &appointment, None));
-            }
+        if reservation.status == ReservationStatus::Converted
+            && let Some(appointment) = self.inner.store.appointment_for_token(&token).await?
+        {
+            return Ok(self.booked_answer(tenant, &appointment, None));
         }
         let Some(name) = args.customer_name.clone().filter(|n| !n.trim().is_empty()) else {
             return Ok(Answer::refused("name_missing", speech::NAME_NEEDED));
@@ -172,14 +172,14 @@ impl BookingService {
             _ => ("not_found", speech::NOT_FOUND),
         };
         let mut answer = Answer::refused(reason, message);
-        if *validation == Validation::Conflict {
-            if let Some(service) = tenant.service(&reservation.service) {
-                let date = reservation.start.with_timezone(&tenant.tz).date_naive();
-                let plan = Plan { service, staff: tenant.qualified_staff(&reservation.service).collect(), date, time: None };
-                let alternatives = self.alternatives(tenant, &plan, Some(reservation.start)).await?;
-                answer.message = format!("{message} {}", speech::alternatives_only(&labels(&alternatives)));
-                answer.alternatives = Some(alternatives);
-            }
+        if *validation == Validation::Conflict
+            && let Some(service) = tenant.service(&reservation.service)
+        {
+            let date = reservation.start.with_timezone(&tenant.tz).date_naive();
+            let plan = Plan { service, staff: tenant.qualified_staff(&reservation.service).collect(), date, time: None };
+            let alternatives = self.alternatives(tenant, &plan, Some(reservation.start)).await?;
+            answer.message = format!("{message} {}", speech::alternatives_only(&labels(&alternatives)));
+            answer.alternatives = Some(alternatives);
         }
         Ok(answer)
     }

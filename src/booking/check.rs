@@ -40,7 +40,7 @@ impl BookingService {
         let tenant = call.tenant.clone();
         let plan = match self.plan(&tenant, &args.service, args.staff.as_deref(), &args.date, args.time.as_deref(), call.call_id.as_str()) {
             Ok(plan) => plan,
-            Err(answer) => return Ok(answer),
+            Err(answer) => return Ok(*answer),
         };
         let Some(time) = plan.time else {
             return self.free_times_of_day(&tenant, &plan).await;
@@ -68,17 +68,17 @@ impl BookingService {
         date: &str,
         time: Option<&str>,
         call_id: &str,
-    ) -> Result<Plan<'a>, Answer> {
+    ) -> Result<Plan<'a>, Box<Answer>> {
         let service = self.match_service(tenant, service)?;
         let staff = self.candidates(tenant, service, staff, call_id)?;
         let now_local = self.now().with_timezone(&tenant.tz);
-        let when = parse_when(date, time, now_local).map_err(|e| Answer::refused("unparsable_date", e.german_message()))?;
+        let when = parse_when(date, time, now_local).map_err(|e| Box::new(Answer::refused("unparsable_date", e.german_message())))?;
         let today = now_local.date_naive();
         if when.date < today {
-            return Err(Answer::refused("past_date", speech::in_the_past(when.date)));
+            return Err(Box::new(Answer::refused("past_date", speech::in_the_past(when.date))));
         }
         if when.date > today + TimeDelta::days(i64::from(tenant.rules.horizon_days)) {
-            return Err(Answer::refused("too_far_ahead", speech::too_far(tenant.rules.horizon_days)));
+            return Err(Box::new(Answer::refused("too_far_ahead", speech::too_far(tenant.rules.horizon_days))));
         }
         Ok(Plan { service, staff, date: when.date, time: when.time })
     }
@@ -86,7 +86,7 @@ impl BookingService {
     /// Closed, outside hours, off the grid, too soon: the answer, with alternatives where useful.
     async fn refuse_time(&self, tenant: &Tenant, plan: &Plan<'_>, time: NaiveTime, start: DateTime<Utc>) -> Result<Option<Answer>, BookingError> {
         let step = tenant.rules.slot_step_minutes;
-        if (time.hour() * 60 + time.minute()) % step != 0 || time.second() != 0 {
+        if !(time.hour() * 60 + time.minute()).is_multiple_of(step) || time.second() != 0 {
             return Ok(Some(Answer::refused("off_grid", speech::off_grid(step))));
         }
         if !plan.staff.iter().any(|s| s.schedule.is_open_on(plan.date)) {

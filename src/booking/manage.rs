@@ -106,7 +106,7 @@ impl BookingService {
         let service_name = tenant.service(&appointment.service).map(|s| s.name.clone()).unwrap_or_default();
         let plan = match self.plan(tenant, &service_name, Some(&staff.name), &args.new_date, args.new_time.as_deref(), call.call_id.as_str()) {
             Ok(plan) => plan,
-            Err(answer) => return Ok(answer),
+            Err(answer) => return Ok(*answer),
         };
         let Some(time) = plan.time else {
             let alternatives = self.alternatives(tenant, &plan, None).await?;

@@ -115,7 +115,7 @@ impl BookingService {
     }
 
     /// The service a caller named, or the answer to give instead.
-    fn match_service<'a>(&self, tenant: &'a Tenant, said: &str) -> Result<&'a Service, Answer> {
+    fn match_service<'a>(&self, tenant: &'a Tenant, said: &str) -> Result<&'a Service, Box<Answer>> {
         let candidates: Vec<(ServiceId, Vec<&str>)> = tenant
             .services
             .iter()
@@ -123,19 +123,20 @@ impl BookingService {
             .collect();
         let name_of = |id: &ServiceId| tenant.service(id).map(|s| s.name.clone()).unwrap_or_default();
         match best_match(said, &candidates) {
-            Match::Found(id) => tenant.service(&id).ok_or_else(|| Answer::refused("unknown_service", "")),
-            Match::Ambiguous(ids) => {
-                Err(Answer::refused("ambiguous_service", speech::ambiguous_service(&ids.iter().map(name_of).collect::<Vec<_>>())))
-            }
+            Match::Found(id) => tenant.service(&id).ok_or_else(|| Box::new(Answer::refused("unknown_service", ""))),
+            Match::Ambiguous(ids) => Err(Box::new(Answer::refused(
+                "ambiguous_service",
+                speech::ambiguous_service(&ids.iter().map(name_of).collect::<Vec<_>>()),
+            ))),
             Match::NotFound => {
                 let offered: Vec<String> = tenant.services.iter().map(|s| s.name.clone()).collect();
-                Err(Answer::refused("unknown_service", speech::unknown_service(said.trim(), &offered)))
+                Err(Box::new(Answer::refused("unknown_service", speech::unknown_service(said.trim(), &offered))))
             }
         }
     }
 
     /// Stylists who can do `service`: the one the caller named, or all qualified ones.
-    fn candidates<'a>(&self, tenant: &'a Tenant, service: &'a Service, said: Option<&str>, call_id: &str) -> Result<Vec<&'a Staff>, Answer> {
+    fn candidates<'a>(&self, tenant: &'a Tenant, service: &'a Service, said: Option<&str>, call_id: &str) -> Result<Vec<&'a Staff>, Box<Answer>> {
         let qualified: Vec<&Staff> = tenant.qualified_staff(&service.id).collect();
         let wanted = said.map(str::trim).filter(|s| !is_anyone(s));
         let Some(wanted) = wanted else {
@@ -155,12 +156,12 @@ impl BookingService {
                     Ok(vec![staff])
                 } else {
                     let others: Vec<String> = qualified.iter().map(|s| s.name.clone()).collect();
-                    Err(Answer::refused("staff_cannot", speech::staff_cannot(&staff.name, &service.name, &others)))
+                    Err(Box::new(Answer::refused("staff_cannot", speech::staff_cannot(&staff.name, &service.name, &others))))
                 }
             }
             _ => {
                 let names: Vec<String> = tenant.staff.iter().map(|s| s.name.clone()).collect();
-                Err(Answer::refused("unknown_staff", speech::unknown_staff(wanted, &names)))
+                Err(Box::new(Answer::refused("unknown_staff", speech::unknown_staff(wanted, &names))))
             }
         }
     }

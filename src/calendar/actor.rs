@@ -237,10 +237,12 @@ impl ActorState {
         let free = self.cal.free_time(&windows, now);
         if !fits(&service.busy_layout(), request.start, &free) {
             let conflicts = self.cal.conflicts(&busy, now);
-            if let [Owner::Hold(existing)] = conflicts.as_slice() {
-                if existing.call_id == request.call_id && existing.service == request.service && existing.start == request.start {
-                    return Ok(HoldOutcome::AlreadyHeld(self.grant(existing, span.end())));
-                }
+            if let [Owner::Hold(existing)] = conflicts.as_slice()
+                && existing.call_id == request.call_id
+                && existing.service == request.service
+                && existing.start == request.start
+            {
+                return Ok(HoldOutcome::AlreadyHeld(self.grant(existing, span.end())));
             }
             return Err(if conflicts.is_empty() { CalendarError::OutsideHours } else { CalendarError::SlotTaken });
         }
@@ -562,10 +564,10 @@ impl ActorState {
     }
 
     fn emit(&self, event: CalendarEvent) {
-        if let Some(events) = &self.ctx.events {
-            if events.try_send(event).is_err() {
-                tracing::debug!(calendar = %self.key, "hold mirror queue full; event dropped");
-            }
+        if let Some(events) = &self.ctx.events
+            && events.try_send(event).is_err()
+        {
+            tracing::debug!(calendar = %self.key, "hold mirror queue full; event dropped");
         }
     }
 }

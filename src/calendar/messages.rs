@@ -226,7 +226,7 @@ pub enum CalendarMsg {
     Forget(Vec<ReservationToken>),
     /// Live intervals with a short owner description (tests, diagnostics).
     Snapshot(RpcReplyPort<Vec<(Interval, String)>>),
-    /// Fault injection for supervision tests: the handler panics.
-    #[doc(hidden)]
+    /// Fault injection for supervision tests: the handler panics (the supervisor restarts the
+    /// calendar from the store). Never sent by the service itself.
     Crash,
 }

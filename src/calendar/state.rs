@@ -150,10 +150,10 @@ impl CalendarState {
         self.externals.insert(uid, id);
         let mut hit = Vec::new();
         for (_, entry_id) in self.overlapping_ids(&interval) {
-            if let Some(Entry { owner: Owner::Hold(hold), .. }) = self.entries.get(&entry_id) {
-                if !hit.contains(&hold.token) {
-                    hit.push(hold.token.clone());
-                }
+            if let Some(Entry { owner: Owner::Hold(hold), .. }) = self.entries.get(&entry_id)
+                && !hit.contains(&hold.token)
+            {
+                hit.push(hold.token.clone());
             }
         }
         hit
@@ -230,10 +230,11 @@ impl CalendarState {
         let mut owners: Vec<(u64, &Owner)> = Vec::new();
         for interval in wanted {
             for (_, id) in self.overlapping_ids(interval) {
-                if let Some(entry) = self.entries.get(&id) {
-                    if entry.is_live(now) && !owners.iter().any(|(seen, _)| *seen == id) {
-                        owners.push((id, &entry.owner));
-                    }
+                if let Some(entry) = self.entries.get(&id)
+                    && entry.is_live(now)
+                    && !owners.iter().any(|(seen, _)| *seen == id)
+                {
+                    owners.push((id, &entry.owner));
                 }
             }
         }

@@ -141,10 +141,10 @@ impl Calendars {
 
     /// The running actor for `key`, spawning (and loading) it if needed.
     pub async fn actor(&self, key: &StaffKey) -> Result<ActorRef<CalendarMsg>, CalendarError> {
-        if let Some(actor) = self.inner.registry.get(key) {
-            if actor.get_status() == ActorStatus::Running {
-                return Ok(actor.clone());
-            }
+        if let Some(actor) = self.inner.registry.get(key)
+            && actor.get_status() == ActorStatus::Running
+        {
+            return Ok(actor.clone());
         }
         let key = key.clone();
         let spawned = self

@@ -264,7 +264,7 @@ impl TenantSettings {
             .map(|p| E164::parse(p, &self.country_code).map_err(|e| ConfigError::invalid(format!("{key}.phone_numbers"), e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         let rules = &self.booking;
-        if rules.slot_step_minutes == 0 || 60 % rules.slot_step_minutes != 0 && rules.slot_step_minutes % 60 != 0 {
+        if rules.slot_step_minutes == 0 || !60u32.is_multiple_of(rules.slot_step_minutes) && !rules.slot_step_minutes.is_multiple_of(60) {
             return Err(ConfigError::invalid(format!("{key}.booking.slot_step_minutes"), "must divide an hour (5, 10, 15, 20, 30, 60)"));
         }
         if rules.horizon_days == 0 {

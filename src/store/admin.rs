@@ -21,7 +21,7 @@ use super::calendar::reservation_from_row;
 use super::outbox::job_from_row;
 use super::row::DbRow;
 use super::types::*;
-use super::{with_read, with_write, OutboxJob, Store, StoreError};
+use super::{OutboxJob, Store, StoreError, with_read, with_write};
 use crate::domain::{AppointmentId, ReservationToken, TenantId};
 
 text_enum!(
@@ -222,7 +222,10 @@ impl Store {
         })
     }
 
-    pub async fn admin_user_by_name(&self, username: &str) -> Result<Option<AdminUser>, StoreError> {
+    pub async fn admin_user_by_name(
+        &self,
+        username: &str,
+    ) -> Result<Option<AdminUser>, StoreError> {
         let sql = "SELECT id, username, password_hash, role, tenant_id, created_at FROM admin_users WHERE username = $1";
         with_read!(self, pool => {
             let row = sqlx::query(sql).bind(username).fetch_optional(pool).await?;
@@ -230,7 +233,10 @@ impl Store {
         })
     }
 
-    pub async fn create_admin_session(&self, session: NewAdminSession<'_>) -> Result<(), StoreError> {
+    pub async fn create_admin_session(
+        &self,
+        session: NewAdminSession<'_>,
+    ) -> Result<(), StoreError> {
         let sql = "INSERT INTO admin_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
         with_write!(self, pool => {
             sqlx::query(sql)
@@ -241,7 +247,11 @@ impl Store {
     }
 
     /// The unexpired session with this token hash, with its account.
-    pub async fn admin_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<AdminSessionRecord>, StoreError> {
+    pub async fn admin_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AdminSessionRecord>, StoreError> {
         let sql = "SELECT s.user_id, s.csrf_token, s.expires_at, u.username, u.role, u.tenant_id \
                    FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id \
                    WHERE s.token_hash = $1 AND s.expires_at > $2";
@@ -277,12 +287,18 @@ impl Store {
     }
 
     /// One page of reservations (holds and offers) matching `filter`, and how many match in all.
-    pub async fn list_reservations(&self, filter: &ReservationFilter, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Reservation>, StoreError> {
+    pub async fn list_reservations(
+        &self,
+        filter: &ReservationFilter,
+        page: PageRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Page<Reservation>, StoreError> {
         let list_sql = format!(
             "SELECT {RESERVATION_COLUMNS} FROM appointment_reservations WHERE {RESERVATION_WHERE} ORDER BY {} LIMIT $6 OFFSET $7",
             filter.sort.order_by()
         );
-        let count_sql = format!("SELECT COUNT(*) AS n FROM appointment_reservations WHERE {RESERVATION_WHERE}");
+        let count_sql =
+            format!("SELECT COUNT(*) AS n FROM appointment_reservations WHERE {RESERVATION_WHERE}");
         let tenant = filter.tenant.as_ref().map(TenantId::as_str);
         let status = filter.status.map(ReservationStatus::as_str);
         let kind = filter.kind.map(ReservationKind::as_str);
@@ -300,7 +316,11 @@ impl Store {
     }
 
     /// Holds that occupy a slot right now (active and unexpired), per tenant or in all.
-    pub async fn count_live_holds(&self, tenant: Option<&TenantId>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn count_live_holds(
+        &self,
+        tenant: Option<&TenantId>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let sql = "SELECT COUNT(*) AS n FROM appointment_reservations \
                    WHERE ($1 IS NULL OR tenant_id = $1) AND status = 'active' AND kind = 'hold' AND expires_at > $2";
         let tenant = tenant.map(TenantId::as_str);
@@ -311,8 +331,14 @@ impl Store {
     }
 
     /// A reservation by token, only when it belongs to `tenant` (any tenant for `None`).
-    pub async fn reservation_in_scope(&self, token: &ReservationToken, tenant: Option<&TenantId>) -> Result<Option<Reservation>, StoreError> {
-        let sql = format!("SELECT {RESERVATION_COLUMNS} FROM appointment_reservations WHERE reservation_token = $1 AND ($2 IS NULL OR tenant_id = $2)");
+    pub async fn reservation_in_scope(
+        &self,
+        token: &ReservationToken,
+        tenant: Option<&TenantId>,
+    ) -> Result<Option<Reservation>, StoreError> {
+        let sql = format!(
+            "SELECT {RESERVATION_COLUMNS} FROM appointment_reservations WHERE reservation_token = $1 AND ($2 IS NULL OR tenant_id = $2)"
+        );
         let tenant = tenant.map(TenantId::as_str);
         with_read!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(token.as_str()).bind(tenant).fetch_optional(pool).await?;
@@ -321,7 +347,11 @@ impl Store {
     }
 
     /// One page of bookings with their phases, newest first, and how many match in all.
-    pub async fn list_appointments(&self, filter: &BookingFilter, page: PageRequest) -> Result<Page<Appointment>, StoreError> {
+    pub async fn list_appointments(
+        &self,
+        filter: &BookingFilter,
+        page: PageRequest,
+    ) -> Result<Page<Appointment>, StoreError> {
         let list_sql = format!(
             "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {BOOKING_WHERE} ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
         );
@@ -341,12 +371,21 @@ impl Store {
             Ok::<_, StoreError>((appointments, total))
         })?;
         let items = self.attach_phases(rows).await?;
-        Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     /// A booking with its phases, only when it belongs to `tenant` (any tenant for `None`).
-    pub async fn appointment_in_scope(&self, id: &AppointmentId, tenant: Option<&TenantId>) -> Result<Option<Appointment>, StoreError> {
-        let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)");
+    pub async fn appointment_in_scope(
+        &self,
+        id: &AppointmentId,
+        tenant: Option<&TenantId>,
+    ) -> Result<Option<Appointment>, StoreError> {
+        let sql = format!(
+            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
+        );
         let tenant = tenant.map(TenantId::as_str);
         let found = with_read!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).bind(tenant).fetch_optional(pool).await?;
@@ -359,8 +398,14 @@ impl Store {
     }
 
     /// An outbox job by id, only when it belongs to `tenant` (any tenant for `None`).
-    pub async fn outbox_job_in_scope(&self, id: i64, tenant: Option<&TenantId>) -> Result<Option<OutboxJob>, StoreError> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM calcom_outbox WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)");
+    pub async fn outbox_job_in_scope(
+        &self,
+        id: i64,
+        tenant: Option<&TenantId>,
+    ) -> Result<Option<OutboxJob>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM calcom_outbox WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
+        );
         let tenant = tenant.map(TenantId::as_str);
         with_read!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(tenant).fetch_optional(pool).await?;
@@ -369,7 +414,10 @@ impl Store {
     }
 
     /// Loads the phases of `appointments` in one query (no N+1 on a page of fifty bookings).
-    async fn attach_phases(&self, mut appointments: Vec<Appointment>) -> Result<Vec<Appointment>, StoreError> {
+    async fn attach_phases(
+        &self,
+        mut appointments: Vec<Appointment>,
+    ) -> Result<Vec<Appointment>, StoreError> {
         if appointments.is_empty() {
             return Ok(appointments);
         }
@@ -379,7 +427,10 @@ impl Store {
             "SELECT {PHASE_COLUMNS} FROM appointment_phases WHERE appointment_id IN ({}) ORDER BY appointment_id, seq",
             placeholders.join(", ")
         );
-        let ids: Vec<String> = appointments.iter().map(|a| a.id.as_str().to_owned()).collect();
+        let ids: Vec<String> = appointments
+            .iter()
+            .map(|a| a.id.as_str().to_owned())
+            .collect();
         let phases = with_read!(self, pool => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in &ids {
@@ -391,7 +442,10 @@ impl Store {
                 .collect::<Result<Vec<(String, AppointmentPhase)>, StoreError>>()
         })?;
         for (appointment_id, phase) in phases {
-            if let Some(appointment) = appointments.iter_mut().find(|a| a.id.as_str() == appointment_id) {
+            if let Some(appointment) = appointments
+                .iter_mut()
+                .find(|a| a.id.as_str() == appointment_id)
+            {
                 appointment.phases.push(phase);
             }
         }
@@ -404,7 +458,8 @@ fn admin_user_from_row(row: &impl DbRow) -> Result<AdminUser, StoreError> {
         id: row.int("id")?,
         username: row.text("username")?,
         password_hash: row.text("password_hash")?,
-        role: AdminRole::parse(&row.text("role")?).ok_or_else(|| StoreError::corrupt("admin role"))?,
+        role: AdminRole::parse(&row.text("role")?)
+            .ok_or_else(|| StoreError::corrupt("admin role"))?,
         tenant: row.opt_text("tenant_id")?.map(TenantId::from),
         created_at: row.time("created_at")?,
     })
@@ -431,7 +486,10 @@ mod tests {
 
     #[test]
     fn roles_have_the_names_the_migration_allows() {
-        assert_eq!(AdminRole::parse("tenant-admin"), Some(AdminRole::TenantAdmin));
+        assert_eq!(
+            AdminRole::parse("tenant-admin"),
+            Some(AdminRole::TenantAdmin)
+        );
         assert_eq!(AdminRole::Operator.as_str(), "operator");
     }
 }

@@ -468,7 +468,7 @@ impl Store {
 
     /// Records the Cal.com slot reservations that mirror a hold (empty: none left).
     pub async fn set_reservation_mirrors(&self, token: &ReservationToken, mirrors: &[MirrorRecord]) -> Result<(), StoreError> {
-        let value = (!mirrors.is_empty()).then(|| Json(mirrors));
+        let value = (!mirrors.is_empty()).then_some(Json(mirrors));
         with_write!(self, pool => {
             sqlx::query("UPDATE appointment_reservations SET calcom_reservations = $2 WHERE reservation_token = $1")
                 .bind(token.as_str())

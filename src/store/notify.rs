@@ -45,10 +45,10 @@ impl Store {
             loop {
                 match listener.try_recv().await {
                     Ok(Some(notification)) => {
-                        if let Some(notice) = parse_notice(notification.payload(), &own) {
-                            if tx.send(notice).await.is_err() {
-                                return;
-                            }
+                        if let Some(notice) = parse_notice(notification.payload(), &own)
+                            && tx.send(notice).await.is_err()
+                        {
+                            return;
                         }
                     }
                     // The connection was lost and re-established: changes may have been missed,

@@ -343,14 +343,16 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
     let mut all_done = true;
     for phase in appointment.phases.iter().rev().filter(|p| p.staff_busy) {
         let mut uid = phase.booking_uid.clone();
-        if uid.is_none() && phase.sync_attempts > 0 && phase.sync_status != PhaseSync::Cancelled {
-            if let Some(event_type) = phase.event_type_id {
-                match find_existing(engine, tenant, event_type, phase.start, phase.end, &phase_id(appointment, phase)).await {
-                    Ok(found) => uid = found.map(|(u, _)| u),
-                    Err(_) => {
-                        all_done = false;
-                        continue;
-                    }
+        if uid.is_none()
+            && phase.sync_attempts > 0
+            && phase.sync_status != PhaseSync::Cancelled
+            && let Some(event_type) = phase.event_type_id
+        {
+            match find_existing(engine, tenant, event_type, phase.start, phase.end, &phase_id(appointment, phase)).await {
+                Ok(found) => uid = found.map(|(u, _)| u),
+                Err(_) => {
+                    all_done = false;
+                    continue;
                 }
             }
         }

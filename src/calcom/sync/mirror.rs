@@ -105,10 +105,10 @@ async fn reserve(engine: &Engine, key: &StaffKey, token: &ReservationToken, serv
 
 async fn release(engine: &Engine, key: &StaffKey, token: &ReservationToken) {
     let Some(tenant) = engine.catalogue.tenant(&key.tenant).cloned() else { return };
-    if let Ok(Some(r)) = engine.store.get_reservation(token).await {
-        if r.status == ReservationStatus::Converted {
-            return; // consumed by the booking
-        }
+    if let Ok(Some(r)) = engine.store.get_reservation(token).await
+        && r.status == ReservationStatus::Converted
+    {
+        return; // consumed by the booking
     }
     let mirrors = match engine.store.reservation_mirrors(token).await {
         Ok(mirrors) => mirrors,

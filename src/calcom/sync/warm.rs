@@ -167,10 +167,10 @@ pub(super) async fn warm_loop(engine: std::sync::Arc<Engine>, shutdown: tokio_ut
         let mut report = WarmReport::default();
         for tenant in engine.catalogue.tenants() {
             let local_hour = engine.clock.now().with_timezone(&tenant.tz).hour();
-            if (engine.settings.warm.first_hour..=engine.settings.warm.last_hour).contains(&local_hour) {
-                if let Err(err) = warm_tenant(&engine, tenant, &mut report).await {
-                    tracing::warn!(tenant = %tenant.id, error = %err, "hourly pre-warm failed");
-                }
+            if (engine.settings.warm.first_hour..=engine.settings.warm.last_hour).contains(&local_hour)
+                && let Err(err) = warm_tenant(&engine, tenant, &mut report).await
+            {
+                tracing::warn!(tenant = %tenant.id, error = %err, "hourly pre-warm failed");
             }
         }
         report.took = started.elapsed();

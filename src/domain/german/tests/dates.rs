@@ -1,7 +1,7 @@
 //! Table tests for `parse_date`.
 
 use super::{FRI, SUN, WED, YEAR_END, day};
-use crate::german::{ParseError, parse_date};
+use crate::domain::german::{ParseError, parse_date};
 
 /// Runs a table of (phrase, expected date) against `today`.
 fn check(today: (i32, u32, u32), table: &[(&str, (i32, u32, u32))]) {
