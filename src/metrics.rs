@@ -16,7 +16,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::Catalogue;
@@ -26,9 +26,8 @@ use crate::domain::Catalogue;
 /// 0.015 is a boundary because it is the seed's objective for `check_availability` (15 ms): with a
 /// bucket edge there, `histogram_quantile(0.99, …) > 0.015` in `ops/prometheus/alerts.yml` is
 /// exact instead of an interpolation between 10 and 25 ms.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+const LATENCY_BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 /// Buckets for hold lifetimes (seconds): a caller confirms within seconds to a few minutes.
 const HOLD_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0];
 
@@ -44,10 +43,7 @@ pub fn install() -> PrometheusHandle {
             let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), LATENCY_BUCKETS)
                 .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full("reservation_duration_seconds".into()),
-                        HOLD_BUCKETS,
-                    )
+                    b.set_buckets_for_metric(Matcher::Full("reservation_duration_seconds".into()), HOLD_BUCKETS)
                 })
                 .expect("static bucket lists are non-empty")
                 .install_recorder()
@@ -74,7 +70,10 @@ fn describe() {
         "Holds ended early, by reason released|call_ended|conflict|superseded"
     );
     describe_histogram!("reservation_duration_seconds", Unit::Seconds, "Time from hold to conversion");
-    describe_gauge!("reservations_active", "Holds currently active (read from the store by the sweeper; the same value on every node)");
+    describe_gauge!(
+        "reservations_active",
+        "Holds currently active (read from the store by the sweeper; the same value on every node)"
+    );
     describe_histogram!(
         "booking_phase_duration_seconds",
         Unit::Seconds,
@@ -131,7 +130,8 @@ pub fn service_type(is_compound: bool) -> &'static str {
 }
 
 /// `booking_total` outcomes, registered at zero by [`register_series`].
-const BOOKING_OUTCOMES: &[&str] = &["confirmed", "synced", "compensated", "taken", "dead_letter", "cancelled", "rescheduled"];
+const BOOKING_OUTCOMES: &[&str] =
+    &["confirmed", "synced", "compensated", "taken", "dead_letter", "cancelled", "rescheduled"];
 /// `reservation_validated_total` reasons for `valid="false"` (`valid="true"` has reason `valid`).
 const INVALID_REASONS: &[&str] = &["expired", "conflict", "not_found", "released"];
 /// `reservation_released_total` reasons.
@@ -147,8 +147,10 @@ pub fn register_series(catalogue: &Catalogue) {
     for tenant in catalogue.tenants() {
         for service in &tenant.services {
             let kind = service_type(service.is_compound());
-            counter!("reservation_created_total", "service_type" => kind, "service" => service.id.to_string()).increment(0);
-            counter!("reservation_converted_total", "service_type" => kind, "service" => service.id.to_string()).increment(0);
+            counter!("reservation_created_total", "service_type" => kind, "service" => service.id.to_string())
+                .increment(0);
+            counter!("reservation_converted_total", "service_type" => kind, "service" => service.id.to_string())
+                .increment(0);
         }
     }
     for is_compound in [false, true] {

@@ -60,6 +60,8 @@ pub(super) struct Engine {
     pub kick: Notify,
     pub summary: Mutex<OutboxSummary>,
     pub breaker_clock: BreakerClock,
+    /// Set at shutdown: queued best-effort mirrors are dropped instead of delaying the exit.
+    pub stopping: std::sync::atomic::AtomicBool,
     /// Holds whose Cal.com mirror is being made (a booking of one waits for it to settle).
     pub mirroring: DashMap<crate::domain::ReservationToken, Arc<Notify>>,
 }

@@ -52,6 +52,12 @@ pub(super) async fn wait_settled(engine: &Engine, token: &ReservationToken, limi
 }
 
 pub(super) async fn run(engine: &Engine, task: MirrorTask) {
+    if engine.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+        if let MirrorTask::Reserve { token, .. } = &task {
+            end(engine, token);
+        }
+        return;
+    }
     match task {
         MirrorTask::Reserve { key, token, service, start, expires_at } => {
             reserve(engine, &key, &token, &service, start, expires_at).await;

@@ -108,6 +108,7 @@ impl SyncHandle {
         let breaker_clock = BreakerClock::new(&deps.clock);
         let engine = Arc::new(Engine {
             breaker_clock,
+            stopping: std::sync::atomic::AtomicBool::new(false),
             client: deps.client,
             store: deps.store,
             clock: deps.clock,
@@ -264,8 +265,10 @@ impl SyncHandle {
         warm::warm_all(&self.engine).await
     }
 
-    /// Lets queued Cal.com work finish (bounded), then stops the pool.
+    /// Lets queued bookings and cancellations finish (bounded), drops queued hold mirrors (best
+    /// effort; Cal.com ends each reservation by itself), then stops the pool.
     pub async fn shutdown(&self, grace: Duration) {
+        self.engine.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
         self.pool.drain(grace).await;
     }
 
