@@ -258,3 +258,55 @@ async fn with_reservations_off_nothing_is_held_and_a_taken_slot_is_counted() {
     let metrics = app.parts.metrics.render();
     assert!(metrics.contains("booking_slot_taken_after_offer_total"), "counted");
 }
+
+/// Overload is shed, not queued: with one request slot and a slow booking in it, the next request
+/// gets 503 with Retry-After at once; a request that runs past its time limit gets 503 too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_shed_with_retry_after_and_slow_requests_time_out() {
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(crate::helpers::Spawn {
+            tweak: Box::new(|s: &mut slotkeeper::config::Settings| {
+                s.http.max_concurrent_requests = 1;
+                s.http.request_timeout_ms = 600;
+                s.calcom.booking_budget_ms = 5_000;
+            }),
+            ..Default::default()
+        })
+        .await,
+    );
+    let mut faults = slotkeeper::calcom::sim::Faults::default();
+    faults.endpoints.insert(
+        "bookings.create".into(),
+        slotkeeper::calcom::sim::FaultSpec { latency: slotkeeper::calcom::sim::Latency { fixed_ms: 1_500, ..Default::default() }, ..Default::default() },
+    );
+    app.sim().set_faults(faults);
+    let call = CallFixture::new();
+    let held = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "10:00"})).await;
+    let token = held["reservation_token"].as_str().unwrap().to_owned();
+    let slow = {
+        let (app, call) = (app.clone(), call.clone());
+        tokio::spawn(async move { app.call(&call, "start_booking", json!({"reservation_token": token, "customer_name": "Max"})).await })
+    };
+    let reached_calcom = crate::helpers::eventually(std::time::Duration::from_secs(5), || async {
+        app.sim().stats().endpoint("bookings.create").in_flight > 0
+    })
+    .await;
+    assert!(reached_calcom, "the booking is waiting on Cal.com");
+    // While the booking occupies the only slot, another request is shed immediately.
+    let shed = crate::helpers::eventually(std::time::Duration::from_secs(5), || async {
+        let body = json!({"name": "find_alternatives", "args": {"service": "Dauerwelle", "date": "morgen"}, "call": CallFixture::new().json()}).to_string();
+        let response = app.post_signed("/retell/functions", body.into_bytes()).await;
+        response.status() == StatusCode::SERVICE_UNAVAILABLE && response.headers().get("retry-after").is_some()
+    })
+    .await;
+    assert!(shed, "a second request is refused with 503 + Retry-After while the slot is taken");
+    let (status, body) = slow.await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the booking waited past the 600 ms request limit: {body}");
+    assert_eq!(body["error"]["code"], "timeout");
+    // Retell retries the timed-out call: the booking made before the timeout is the answer.
+    let (status, retried) =
+        app.call(&call, "start_booking", json!({"reservation_token": held["reservation_token"], "customer_name": "Max"})).await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(retried["success"], true, "the retry finds the booking made before the timeout: {retried}");
+    assert!(app.http.get(app.url("/health/live")).send().await.unwrap().status().is_success(), "health is outside the limits");
+}
