@@ -57,7 +57,7 @@ fn check_availability(c: &mut Criterion) {
     settings.tenants[0].booking.horizon_days = 365;
     let key = settings.retell.api_key.expose().to_owned();
     let clock = Clock::manual(now());
-    let app = runtime.block_on(Application::build(settings, BuildOptions { clock: clock.clone(), ..Default::default() })).unwrap();
+    let app = runtime.block_on(Application::build(settings, BuildOptions { clock: clock.clone() })).unwrap();
     let router = app.router();
     let request = |args: serde_json::Value, call_id: &str| {
         let body = json!({"name": "check_availability", "args": args, "call": {"call_id": call_id, "agent_id": "agent_demo", "from_number": "+4915112345678", "to_number": "+4930123456789"}}).to_string();

@@ -155,7 +155,9 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Outbox { command } => outbox(settings, command).await,
         Command::Call { function, args, url, call_id, to, from } => call(&settings, &function, &args, &url, call_id, &to, &from).await,
         Command::Admin { command: AdminCommand::CreateUser { username, role, tenant } } => {
-            crate::admin::users::create_user_command(&settings, username, role, tenant).await.map(|line| println!("{line}"))
+            crate::admin::users::create_user_command(&settings, username, role, tenant)
+                .await
+                .map(|line| println!("{line}"))
         }
     };
     match result {

@@ -14,6 +14,7 @@
 //! (persistence), [`booking`] (what callers can do), [`calcom`] (the calendar of record),
 //! [`http`] (the only place that speaks HTTP), [`startup`] (wiring), [`cli`] (commands).
 
+pub mod admin;
 pub mod booking;
 pub mod calcom;
 pub mod calendar;

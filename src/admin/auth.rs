@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -131,7 +131,11 @@ fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-async fn load_session(state: &AdminState, headers: &HeaderMap, now: DateTime<Utc>) -> Result<Option<AdminSession>, AdminError> {
+async fn load_session(
+    state: &AdminState,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<Option<AdminSession>, AdminError> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -144,7 +148,13 @@ async fn load_session(state: &AdminState, headers: &HeaderMap, now: DateTime<Utc
         tracing::error!(user = %record.username, "tenant admin without a tenant: session refused");
         return Ok(None);
     }
-    Ok(Some(AdminSession { username: record.username, role: record.role, tenant: record.tenant, csrf: record.csrf_token, token_hash }))
+    Ok(Some(AdminSession {
+        username: record.username,
+        role: record.role,
+        tenant: record.tenant,
+        csrf: record.csrf_token,
+        token_hash,
+    }))
 }
 
 /// Reads the (small) form body, compares its `csrf` field with the session's, and puts the body

@@ -5,7 +5,7 @@
 //! A tenant wall violation is [`AdminError::NotFound`], the same page as a mistyped id.
 
 use askama::Template;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::calendar::CalendarError;
@@ -49,7 +49,10 @@ impl AdminError {
     /// Heading and explanation for the page.
     fn german(&self) -> (&'static str, &'static str) {
         match self {
-            AdminError::NotFound => ("Nicht gefunden", "Diese Seite oder dieser Eintrag existiert nicht (oder gehört nicht zu Ihrem Salon)."),
+            AdminError::NotFound => (
+                "Nicht gefunden",
+                "Diese Seite oder dieser Eintrag existiert nicht (oder gehört nicht zu Ihrem Salon).",
+            ),
             AdminError::Csrf => (
                 "Anfrage abgelehnt",
                 "Das Sicherheits-Token des Formulars fehlt oder ist ungültig. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
@@ -64,7 +67,9 @@ impl AdminError {
                 "Vorübergehend nicht verfügbar",
                 "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Sekunden noch einmal.",
             ),
-            AdminError::Internal(_) => ("Interner Fehler", "Es ist ein interner Fehler aufgetreten. Der Fehler wurde protokolliert."),
+            AdminError::Internal(_) => {
+                ("Interner Fehler", "Es ist ein interner Fehler aufgetreten. Der Fehler wurde protokolliert.")
+            }
         }
     }
 }
@@ -102,10 +107,10 @@ impl IntoResponse for AdminError {
         let page = ErrorPage { status: status.as_u16(), title, message };
         let body = page.render().unwrap_or_else(|_| format!("{} – {}", title, message));
         let mut response = (status, Html(body)).into_response();
-        if let AdminError::TooManyAttempts { retry_after_secs } = &self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let AdminError::TooManyAttempts { retry_after_secs } = &self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response.extensions_mut().insert(ErrorDetail(self.to_string()));
         response
@@ -123,7 +128,10 @@ mod tests {
         assert_eq!(AdminError::TooManyAttempts { retry_after_secs: 60 }.status(), StatusCode::TOO_MANY_REQUESTS);
         let response = AdminError::Unavailable("db password=hunter2".into()).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert!(response.extensions().get::<ErrorDetail>().is_some_and(|d| d.0.contains("hunter2")), "kept for the log only");
+        assert!(
+            response.extensions().get::<ErrorDetail>().is_some_and(|d| d.0.contains("hunter2")),
+            "kept for the log only"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::store::{AppointmentStatus, OutboxKind, PhaseSync, Reservation, ReservationKind, ReservationStatus, SyncState};
+use crate::store::{
+    AppointmentStatus, OutboxKind, PhaseSync, Reservation, ReservationKind, ReservationStatus, SyncState,
+};
 
 /// "in 45 s", "vor 3 Min.", "in 2 Std.", "vor 1 Tag", "in 3 Tagen"; "jetzt" within a second.
 pub fn relative_de(target: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -182,7 +184,10 @@ mod tests {
 
     #[test]
     fn links_keep_only_set_filters_and_are_encoded() {
-        assert_eq!(href("/admin/reservations", &[("status", "active"), ("q", "")]), "/admin/reservations?status=active");
+        assert_eq!(
+            href("/admin/reservations", &[("status", "active"), ("q", "")]),
+            "/admin/reservations?status=active"
+        );
         assert_eq!(href("/admin/reservations", &[("q", "Müller & Co")]), "/admin/reservations?q=M%C3%BCller+%26+Co");
         assert_eq!(href("/admin/bookings", &[]), "/admin/bookings");
     }

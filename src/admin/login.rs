@@ -8,20 +8,21 @@
 //! old cookie is worthless even if it was copied.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
+use super::AdminState;
 use super::auth::{
-    constant_time_eq, cookie, random_token, safe_next, set_cookie, token_hash, AdminSession, ClientAddress, LOGIN_COOKIE, SESSION_COOKIE,
+    AdminSession, ClientAddress, LOGIN_COOKIE, SESSION_COOKIE, constant_time_eq, cookie, random_token, safe_next,
+    set_cookie, token_hash,
 };
 use super::error::AdminError;
 use super::ratelimit::{address_key, user_key};
 use super::users::normalize_username;
-use super::AdminState;
 use crate::store::admin::NewAdminSession;
 
 /// The login form's CSRF cookie lives this long (a form left open for longer needs a reload).
@@ -58,10 +59,19 @@ pub struct LoginForm {
 
 /// GET /admin/login: the form, with a login CSRF token (reused from the cookie when present, so
 /// two open tabs both work).
-pub async fn form(State(state): State<AdminState>, headers: HeaderMap, query: Result<Query<LoginQuery>, QueryRejection>) -> Result<Response, AdminError> {
+pub async fn form(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Result<Response, AdminError> {
     let next = query.map(|Query(q)| q.next).unwrap_or_default();
     let csrf = cookie(&headers, LOGIN_COOKIE).filter(|value| value.len() == 64).unwrap_or_else(random_token);
-    let page = LoginPage { csrf: csrf.clone(), next: safe_next(&next).unwrap_or("").to_owned(), username: String::new(), error: None };
+    let page = LoginPage {
+        csrf: csrf.clone(),
+        next: safe_next(&next).unwrap_or("").to_owned(),
+        username: String::new(),
+        error: None,
+    };
     Ok(with_login_cookie(&state, &csrf, StatusCode::OK, page.render()?))
 }
 
@@ -93,7 +103,12 @@ pub async fn submit(
     let Some(user) = user_opt.filter(|_| matches) else {
         state.limiter.record_failure(&keys, now);
         tracing::info!(user = %username, ?address, "admin login failed");
-        let page = LoginPage { csrf: expected.clone(), next: safe_next(&form.next).unwrap_or("").to_owned(), username, error: Some("Benutzername oder Passwort ist falsch.") };
+        let page = LoginPage {
+            csrf: expected.clone(),
+            next: safe_next(&form.next).unwrap_or("").to_owned(),
+            username,
+            error: Some("Benutzername oder Passwort ist falsch."),
+        };
         return Ok(with_login_cookie(&state, &expected, StatusCode::UNAUTHORIZED, page.render()?));
     };
     state.limiter.clear(&user_key(&username));
@@ -105,7 +120,13 @@ pub async fn submit(
     let hashed = token_hash(&token);
     state
         .store
-        .create_admin_session(NewAdminSession { token_hash: &hashed, user_id: user.id, csrf_token: &csrf, created_at: now, expires_at: now + state.session_ttl })
+        .create_admin_session(NewAdminSession {
+            token_hash: &hashed,
+            user_id: user.id,
+            csrf_token: &csrf,
+            created_at: now,
+            expires_at: now + state.session_ttl,
+        })
         .await?;
     tracing::info!(user = %user.username, role = %user.role, "admin signed in");
     let target = safe_next(&form.next).unwrap_or(HOME);
@@ -127,7 +148,10 @@ pub async fn logout(State(state): State<AdminState>, session: AdminSession) -> R
 
 fn with_login_cookie(state: &AdminState, csrf: &str, status: StatusCode, body: String) -> Response {
     let mut response = (status, Html(body)).into_response();
-    append_cookie(&mut response, &set_cookie(LOGIN_COOKIE, csrf, "/admin/login", LOGIN_COOKIE_MAX_AGE_SECS, state.secure_cookies));
+    append_cookie(
+        &mut response,
+        &set_cookie(LOGIN_COOKIE, csrf, "/admin/login", LOGIN_COOKIE_MAX_AGE_SECS, state.secure_cookies),
+    );
     response
 }
 

@@ -24,8 +24,8 @@
 //! * **Limits.** Form bodies are capped at [`BODY_LIMIT_BYTES`], every request at
 //!   [`REQUEST_TIMEOUT`], password hashing at two at a time (see [`password`]).
 
-pub mod auth;
 mod assets;
+pub mod auth;
 mod bookings;
 pub mod error;
 mod flags;
@@ -40,12 +40,12 @@ mod views;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{Redirect, Response};
 use axum::routing::{any, get, post};
-use axum::Router;
 use chrono::TimeDelta;
 use tower_http::timeout::TimeoutLayer;
 

@@ -9,9 +9,9 @@
 //! * An unknown user name is verified against a dummy hash, so the answer takes as long as for a
 //!   known one and does not reveal which names exist.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::error::AdminError;
@@ -26,8 +26,27 @@ pub const MAX_CONCURRENT_HASHES: usize = 2;
 const MIN_DISTINCT_CHARS: usize = 6;
 /// Words that, with only digits or punctuation around them, make a guessable password.
 const COMMON_WORDS: &[&str] = &[
-    "password", "passwort", "passw0rt", "qwertz", "qwerty", "asdf", "admin", "administrator", "salon", "friseur", "letmein",
-    "welcome", "willkommen", "hallo", "sommer", "winter", "geheim", "secret", "slotkeeper", "123456", "abcdef",
+    "password",
+    "passwort",
+    "passw0rt",
+    "qwertz",
+    "qwerty",
+    "asdf",
+    "admin",
+    "administrator",
+    "salon",
+    "friseur",
+    "letmein",
+    "welcome",
+    "willkommen",
+    "hallo",
+    "sommer",
+    "winter",
+    "geheim",
+    "secret",
+    "slotkeeper",
+    "123456",
+    "abcdef",
 ];
 
 /// Why a new password is refused (the message is shown by `slotkeeper admin create-user`).
@@ -70,7 +89,9 @@ pub fn check_strength(username: &str, password: &str) -> Result<(), WeakPassword
     }
     let core: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
     let only_digits = lower.chars().all(|c| !c.is_alphabetic());
-    if only_digits || COMMON_WORDS.iter().any(|word| core == *word || (lower.contains(word) && core.len() <= word.len() + 2)) {
+    if only_digits
+        || COMMON_WORDS.iter().any(|word| core == *word || (lower.contains(word) && core.len() <= word.len() + 2))
+    {
         return Err(WeakPassword::Common);
     }
     Ok(())
@@ -78,7 +99,10 @@ pub fn check_strength(username: &str, password: &str) -> Result<(), WeakPassword
 
 /// An Argon2id PHC string for `password`, with a fresh random salt.
 pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default().hash_password(password.as_bytes()).map(|hash| hash.to_string()).map_err(|e| format!("argon2: {e}"))
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| format!("argon2: {e}"))
 }
 
 /// Does `password` match the PHC string `hash`? A malformed hash never matches.

@@ -38,7 +38,9 @@ impl LoginLimiter {
         let window = TimeDelta::seconds(WINDOW_SECS);
         let mut wait_secs: Option<u64> = None;
         for key in keys {
-            let Some(times) = failures.get_mut(key) else { continue };
+            let Some(times) = failures.get_mut(key) else {
+                continue;
+            };
             while times.front().is_some_and(|t| *t + window <= now) {
                 times.pop_front();
             }

@@ -9,7 +9,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use chrono::{DateTime, Utc};
 
-use super::password::{check_strength, hash_password, WeakPassword, MAX_PASSWORD_BYTES};
+use super::password::{MAX_PASSWORD_BYTES, WeakPassword, check_strength, hash_password};
 use crate::config::Settings;
 use crate::domain::{Catalogue, TenantId};
 use crate::store::admin::{AdminRole, NewAdminUser};
@@ -69,15 +69,16 @@ pub struct NewUserRequest {
 pub fn normalize_username(raw: &str) -> Result<String, CreateUserError> {
     let name = raw.trim().to_lowercase();
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@');
-    if (3..=64).contains(&name.len()) && name.chars().all(allowed) {
-        Ok(name)
-    } else {
-        Err(CreateUserError::Username)
-    }
+    if (3..=64).contains(&name.len()) && name.chars().all(allowed) { Ok(name) } else { Err(CreateUserError::Username) }
 }
 
 /// Validates and stores a new account; returns its id.
-pub async fn create_user(store: &Store, catalogue: &Catalogue, request: NewUserRequest, now: DateTime<Utc>) -> Result<i64, CreateUserError> {
+pub async fn create_user(
+    store: &Store,
+    catalogue: &Catalogue,
+    request: NewUserRequest,
+    now: DateTime<Utc>,
+) -> Result<i64, CreateUserError> {
     let username = normalize_username(&request.username)?;
     let tenant = resolve_tenant(catalogue, request.role, request.tenant.as_deref())?;
     check_strength(&username, &request.password)?;
@@ -86,7 +87,8 @@ pub async fn create_user(store: &Store, catalogue: &Catalogue, request: NewUserR
         .await
         .map_err(|e| CreateUserError::Hash(e.to_string()))?
         .map_err(CreateUserError::Hash)?;
-    let user = NewAdminUser { username: &username, password_hash: &hash, role: request.role, tenant: tenant.as_ref(), now };
+    let user =
+        NewAdminUser { username: &username, password_hash: &hash, role: request.role, tenant: tenant.as_ref(), now };
     match store.create_admin_user(user).await {
         Ok(id) => Ok(id),
         Err(StoreError::Duplicate(_)) => Err(CreateUserError::Exists(username)),
@@ -94,7 +96,11 @@ pub async fn create_user(store: &Store, catalogue: &Catalogue, request: NewUserR
     }
 }
 
-fn resolve_tenant(catalogue: &Catalogue, role: AdminRole, tenant: Option<&str>) -> Result<Option<TenantId>, CreateUserError> {
+fn resolve_tenant(
+    catalogue: &Catalogue,
+    role: AdminRole,
+    tenant: Option<&str>,
+) -> Result<Option<TenantId>, CreateUserError> {
     let configured = || catalogue.tenants().iter().map(|t| t.id.to_string()).collect::<Vec<_>>().join(", ");
     match (role, tenant.map(str::trim).filter(|t| !t.is_empty())) {
         (AdminRole::Operator, None) => Ok(None),
@@ -124,11 +130,17 @@ pub fn read_password(username: &str) -> Result<String, String> {
             let _ = std::io::stderr().flush();
         }
         let mut line = String::new();
-        stdin.lock().take((MAX_PASSWORD_BYTES + 2) as u64).read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        stdin
+            .lock()
+            .take((MAX_PASSWORD_BYTES + 2) as u64)
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
         Ok(line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line).to_owned())
     };
     if interactive {
-        eprintln!("The password is read from the terminal and shown while typing; set {PASSWORD_ENV} or pipe it to avoid that.");
+        eprintln!(
+            "The password is read from the terminal and shown while typing; set {PASSWORD_ENV} or pipe it to avoid that."
+        );
     }
     let password = ask(&format!("New password for {username}: "))?;
     if interactive && ask("Repeat the password: ")? != password {
@@ -138,7 +150,12 @@ pub fn read_password(username: &str) -> Result<String, String> {
 }
 
 /// `slotkeeper admin create-user`: returns the line to print, or an exit code and a message.
-pub async fn create_user_command(settings: &Settings, username: String, role: RoleArg, tenant: Option<String>) -> Result<String, (u8, String)> {
+pub async fn create_user_command(
+    settings: &Settings,
+    username: String,
+    role: RoleArg,
+    tenant: Option<String>,
+) -> Result<String, (u8, String)> {
     let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
     let normalized = normalize_username(&username).map_err(|e| (2, e.to_string()))?;
     let role = AdminRole::from(role);
@@ -181,9 +198,18 @@ mod tests {
     fn roles_and_tenants_must_fit_together() {
         let catalogue = Settings::embedded_default().validate().unwrap();
         assert!(matches!(resolve_tenant(&catalogue, AdminRole::Operator, None), Ok(None)));
-        assert!(matches!(resolve_tenant(&catalogue, AdminRole::Operator, Some("salon-beispiel")), Err(CreateUserError::TenantNotAllowed)));
-        assert!(matches!(resolve_tenant(&catalogue, AdminRole::TenantAdmin, None), Err(CreateUserError::TenantRequired(_))));
-        assert!(matches!(resolve_tenant(&catalogue, AdminRole::TenantAdmin, Some("nope")), Err(CreateUserError::UnknownTenant(..))));
+        assert!(matches!(
+            resolve_tenant(&catalogue, AdminRole::Operator, Some("salon-beispiel")),
+            Err(CreateUserError::TenantNotAllowed)
+        ));
+        assert!(matches!(
+            resolve_tenant(&catalogue, AdminRole::TenantAdmin, None),
+            Err(CreateUserError::TenantRequired(_))
+        ));
+        assert!(matches!(
+            resolve_tenant(&catalogue, AdminRole::TenantAdmin, Some("nope")),
+            Err(CreateUserError::UnknownTenant(..))
+        ));
         let own = resolve_tenant(&catalogue, AdminRole::TenantAdmin, Some("salon-beispiel")).unwrap();
         assert_eq!(own.as_ref().map(TenantId::as_str), Some("salon-beispiel"));
     }

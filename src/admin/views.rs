@@ -40,7 +40,14 @@ impl Chrome {
             AdminRole::Operator => "Betrieb",
             AdminRole::TenantAdmin => "Salon-Admin",
         };
-        Self { username: session.username.clone(), role_label, scope_label, csrf: session.csrf.clone(), nav, notice: Notice::parse(notice) }
+        Self {
+            username: session.username.clone(),
+            role_label,
+            scope_label,
+            csrf: session.csrf.clone(),
+            nav,
+            notice: Notice::parse(notice),
+        }
     }
 }
 

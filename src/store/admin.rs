@@ -160,6 +160,9 @@ pub struct PageRequest {
     pub offset: i64,
 }
 
+/// Longer search terms are cut to this many characters (tokens and call ids are ~40).
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 /// `%term%` for `LIKE … ESCAPE '\'`, lower-cased, with the wildcards of the term escaped.
 /// `None` for a blank term (no search).
 pub fn like_pattern(term: &str) -> Option<String> {
@@ -169,7 +172,7 @@ pub fn like_pattern(term: &str) -> Option<String> {
     }
     let mut pattern = String::with_capacity(trimmed.len() + 2);
     pattern.push('%');
-    for ch in trimmed.to_lowercase().chars() {
+    for ch in trimmed.to_lowercase().chars().take(MAX_SEARCH_CHARS) {
         if matches!(ch, '%' | '_' | '\\') {
             pattern.push('\\');
         }
@@ -189,7 +192,8 @@ const APPOINTMENT_COLUMNS: &str = "id, tenant_id, staff_id, service_id, reservat
     reschedule_count, created_at, updated_at";
 const PHASE_COLUMNS: &str = "appointment_id, seq, name, start_time, end_time, staff_busy, calcom_event_type_id, \
     calcom_booking_uid, calcom_booking_id, calcom_reservation_uid, sync_status, sync_attempts, sync_error";
-const JOB_COLUMNS: &str = "id, tenant_id, appointment_id, kind, status, attempts, next_attempt_at, last_error, created_at, updated_at";
+const JOB_COLUMNS: &str =
+    "id, tenant_id, appointment_id, kind, status, attempts, next_attempt_at, last_error, created_at, updated_at";
 
 /// `$1` tenant, `$2` status (time-decided), `$3` now, `$4` kind, `$5` search pattern.
 const RESERVATION_WHERE: &str = "($1 IS NULL OR tenant_id = $1) \
@@ -222,21 +226,16 @@ impl Store {
         })
     }
 
-    pub async fn admin_user_by_name(
-        &self,
-        username: &str,
-    ) -> Result<Option<AdminUser>, StoreError> {
-        let sql = "SELECT id, username, password_hash, role, tenant_id, created_at FROM admin_users WHERE username = $1";
+    pub async fn admin_user_by_name(&self, username: &str) -> Result<Option<AdminUser>, StoreError> {
+        let sql =
+            "SELECT id, username, password_hash, role, tenant_id, created_at FROM admin_users WHERE username = $1";
         with_read!(self, pool => {
             let row = sqlx::query(sql).bind(username).fetch_optional(pool).await?;
             row.as_ref().map(admin_user_from_row).transpose()
         })
     }
 
-    pub async fn create_admin_session(
-        &self,
-        session: NewAdminSession<'_>,
-    ) -> Result<(), StoreError> {
+    pub async fn create_admin_session(&self, session: NewAdminSession<'_>) -> Result<(), StoreError> {
         let sql = "INSERT INTO admin_sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
         with_write!(self, pool => {
             sqlx::query(sql)
@@ -297,8 +296,7 @@ impl Store {
             "SELECT {RESERVATION_COLUMNS} FROM appointment_reservations WHERE {RESERVATION_WHERE} ORDER BY {} LIMIT $6 OFFSET $7",
             filter.sort.order_by()
         );
-        let count_sql =
-            format!("SELECT COUNT(*) AS n FROM appointment_reservations WHERE {RESERVATION_WHERE}");
+        let count_sql = format!("SELECT COUNT(*) AS n FROM appointment_reservations WHERE {RESERVATION_WHERE}");
         let tenant = filter.tenant.as_ref().map(TenantId::as_str);
         let status = filter.status.map(ReservationStatus::as_str);
         let kind = filter.kind.map(ReservationKind::as_str);
@@ -316,11 +314,7 @@ impl Store {
     }
 
     /// Holds that occupy a slot right now (active and unexpired), per tenant or in all.
-    pub async fn count_live_holds(
-        &self,
-        tenant: Option<&TenantId>,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    pub async fn count_live_holds(&self, tenant: Option<&TenantId>, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let sql = "SELECT COUNT(*) AS n FROM appointment_reservations \
                    WHERE ($1 IS NULL OR tenant_id = $1) AND status = 'active' AND kind = 'hold' AND expires_at > $2";
         let tenant = tenant.map(TenantId::as_str);
@@ -371,10 +365,7 @@ impl Store {
             Ok::<_, StoreError>((appointments, total))
         })?;
         let items = self.attach_phases(rows).await?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
     }
 
     /// A booking with its phases, only when it belongs to `tenant` (any tenant for `None`).
@@ -383,9 +374,8 @@ impl Store {
         id: &AppointmentId,
         tenant: Option<&TenantId>,
     ) -> Result<Option<Appointment>, StoreError> {
-        let sql = format!(
-            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
-        );
+        let sql =
+            format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)");
         let tenant = tenant.map(TenantId::as_str);
         let found = with_read!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).bind(tenant).fetch_optional(pool).await?;
@@ -403,9 +393,7 @@ impl Store {
         id: i64,
         tenant: Option<&TenantId>,
     ) -> Result<Option<OutboxJob>, StoreError> {
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM calcom_outbox WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)"
-        );
+        let sql = format!("SELECT {JOB_COLUMNS} FROM calcom_outbox WHERE id = $1 AND ($2 IS NULL OR tenant_id = $2)");
         let tenant = tenant.map(TenantId::as_str);
         with_read!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(tenant).fetch_optional(pool).await?;
@@ -414,10 +402,7 @@ impl Store {
     }
 
     /// Loads the phases of `appointments` in one query (no N+1 on a page of fifty bookings).
-    async fn attach_phases(
-        &self,
-        mut appointments: Vec<Appointment>,
-    ) -> Result<Vec<Appointment>, StoreError> {
+    async fn attach_phases(&self, mut appointments: Vec<Appointment>) -> Result<Vec<Appointment>, StoreError> {
         if appointments.is_empty() {
             return Ok(appointments);
         }
@@ -427,10 +412,7 @@ impl Store {
             "SELECT {PHASE_COLUMNS} FROM appointment_phases WHERE appointment_id IN ({}) ORDER BY appointment_id, seq",
             placeholders.join(", ")
         );
-        let ids: Vec<String> = appointments
-            .iter()
-            .map(|a| a.id.as_str().to_owned())
-            .collect();
+        let ids: Vec<String> = appointments.iter().map(|a| a.id.as_str().to_owned()).collect();
         let phases = with_read!(self, pool => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in &ids {
@@ -442,10 +424,7 @@ impl Store {
                 .collect::<Result<Vec<(String, AppointmentPhase)>, StoreError>>()
         })?;
         for (appointment_id, phase) in phases {
-            if let Some(appointment) = appointments
-                .iter_mut()
-                .find(|a| a.id.as_str() == appointment_id)
-            {
+            if let Some(appointment) = appointments.iter_mut().find(|a| a.id.as_str() == appointment_id) {
                 appointment.phases.push(phase);
             }
         }
@@ -458,8 +437,7 @@ fn admin_user_from_row(row: &impl DbRow) -> Result<AdminUser, StoreError> {
         id: row.int("id")?,
         username: row.text("username")?,
         password_hash: row.text("password_hash")?,
-        role: AdminRole::parse(&row.text("role")?)
-            .ok_or_else(|| StoreError::corrupt("admin role"))?,
+        role: AdminRole::parse(&row.text("role")?).ok_or_else(|| StoreError::corrupt("admin role"))?,
         tenant: row.opt_text("tenant_id")?.map(TenantId::from),
         created_at: row.time("created_at")?,
     })
@@ -474,6 +452,7 @@ mod tests {
         assert_eq!(like_pattern("  Müller "), Some("%müller%".into()));
         assert_eq!(like_pattern("50%_off\\"), Some("%50\\%\\_off\\\\%".into()));
         assert_eq!(like_pattern("   "), None);
+        assert_eq!(like_pattern(&"x".repeat(5000)).unwrap().len(), MAX_SEARCH_CHARS + 2, "bounded");
     }
 
     #[test]
@@ -486,10 +465,7 @@ mod tests {
 
     #[test]
     fn roles_have_the_names_the_migration_allows() {
-        assert_eq!(
-            AdminRole::parse("tenant-admin"),
-            Some(AdminRole::TenantAdmin)
-        );
+        assert_eq!(AdminRole::parse("tenant-admin"), Some(AdminRole::TenantAdmin));
         assert_eq!(AdminRole::Operator.as_str(), "operator");
     }
 }

@@ -151,7 +151,8 @@ impl TestApp {
         let mut settings = test_settings(&db.url);
         (spawn.tweak)(&mut settings);
         let clock = Clock::manual(spawn.now);
-        let app = Application::build(settings, BuildOptions { clock: clock.clone(), ..Default::default() }).await.expect("application starts");
+        let app =
+            Application::build(settings, BuildOptions { clock: clock.clone() }).await.expect("application starts");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         TestApp { addr: app.addr(), parts: app.parts().clone(), http, clock, app: Some(app), db }
     }
@@ -286,4 +287,29 @@ pub fn add_second_tenant(settings: &mut Settings) {
         staff.calcom_user_id = staff.calcom_user_id.map(|id| id + 10_000);
     }
     settings.tenants.push(second);
+}
+
+impl TestApp {
+    /// The internal `/metrics` listener, when `http.metrics_addr` is set.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.app.as_ref().and_then(|app| app.metrics_addr())
+    }
+}
+
+/// The password of every admin account the tests create (passes the strength rule).
+pub const ADMIN_PASSWORD: &str = "Lampe Wolke Fahrrad 7";
+
+impl TestApp {
+    /// An admin account, created the way `slotkeeper admin create-user` creates it.
+    pub async fn create_admin(&self, username: &str, role: slotkeeper::store::admin::AdminRole, tenant: Option<&str>) {
+        let request = slotkeeper::admin::users::NewUserRequest {
+            username: username.into(),
+            role,
+            tenant: tenant.map(str::to_owned),
+            password: ADMIN_PASSWORD.into(),
+        };
+        slotkeeper::admin::users::create_user(&self.parts.store, &self.parts.catalogue, request, self.clock.now())
+            .await
+            .expect("admin user created");
+    }
 }

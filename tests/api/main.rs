@@ -9,3 +9,5 @@ mod protocol;
 mod calcom;
 mod ops;
 mod recovery;
+mod admin;
+mod browser;
