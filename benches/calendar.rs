@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as TimeDelta, Utc};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use slotkeeper::calendar::state::{CalendarState, HoldEntry};
 use slotkeeper::calendar::{CalendarContext, CalendarMsg, Calendars, FreeQuery, HoldRequest};
 use slotkeeper::clock::Clock;
 use slotkeeper::config::Settings;
-use slotkeeper::domain::availability::{free_starts, SlotQuery};
+use slotkeeper::domain::availability::{SlotQuery, free_starts};
 use slotkeeper::domain::{Catalogue, Interval, ReservationToken};
 use slotkeeper::store::{Store, StoreOptions};
 
@@ -71,7 +71,7 @@ fn free_slot_search(c: &mut Criterion) {
                 range,
                 limit: 1000,
             });
-            criterion::black_box(starts.len())
+            std::hint::black_box(starts.len())
         })
     });
 }
@@ -121,13 +121,20 @@ fn actor_round_trips(c: &mut Criterion) {
         b.iter(|| {
             f.runtime.block_on(async {
                 let query = FreeQuery { service: "dauerwelle".into(), range, not_before: now(), limit: 1000 };
-                f.calendars.call(&key, "find_free", |reply| CalendarMsg::FindFree(query.clone(), reply)).await.unwrap().starts.len()
+                f.calendars
+                    .call(&key, "find_free", |reply| CalendarMsg::FindFree(query.clone(), reply))
+                    .await
+                    .unwrap()
+                    .starts
+                    .len()
             })
         })
     });
     // Distinct 30-minute slots over 60 days for three stylists; released in bulk (untimed) when used up.
     let starts: Vec<(usize, DateTime<Utc>)> = (0..60)
-        .flat_map(|day| (0..16).map(move |slot| now() + TimeDelta::days(day) + TimeDelta::hours(3) + TimeDelta::minutes(slot * 30)))
+        .flat_map(|day| {
+            (0..16).map(move |slot| now() + TimeDelta::days(day) + TimeDelta::hours(3) + TimeDelta::minutes(slot * 30))
+        })
         .flat_map(|t| (0..3).map(move |s| (s, t)))
         .collect();
     let staff = ["anna", "ben", "clara"];
@@ -141,7 +148,15 @@ fn actor_round_trips(c: &mut Criterion) {
                     if next == starts.len() {
                         for (s, token) in taken.drain(..) {
                             let key = f.catalogue.tenants()[0].staff_key(&staff[s].into());
-                            let _ = f.calendars.request(&key, "release", |reply| CalendarMsg::Release { token: token.clone(), call_id: None, reason: "released", reply }).await;
+                            let _ = f
+                                .calendars
+                                .request(&key, "release", |reply| CalendarMsg::Release {
+                                    token: token.clone(),
+                                    call_id: None,
+                                    reason: "released",
+                                    reply,
+                                })
+                                .await;
                         }
                         next = 0;
                     }
@@ -158,7 +173,8 @@ fn actor_round_trips(c: &mut Criterion) {
                         customer_phone: None,
                     };
                     let began = Instant::now();
-                    let outcome = f.calendars.request(&key, "hold", |reply| CalendarMsg::Hold(request.clone(), reply)).await;
+                    let outcome =
+                        f.calendars.request(&key, "hold", |reply| CalendarMsg::Hold(request.clone(), reply)).await;
                     total += began.elapsed();
                     if let Ok(outcome) = outcome {
                         taken.push((s, outcome.grant().token.clone()));

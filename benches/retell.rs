@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, TimeZone, Utc};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use slotkeeper::clock::Clock;
 use slotkeeper::config::Settings;
@@ -36,7 +36,7 @@ fn parser(c: &mut Criterion) {
         b.iter(|| {
             let (date, time) = PHRASES[i % PHRASES.len()];
             i += 1;
-            criterion::black_box(parse_when(date, time, now).ok())
+            std::hint::black_box(parse_when(date, time, now).ok())
         })
     });
 }
@@ -62,7 +62,11 @@ fn check_availability(c: &mut Criterion) {
     let request = |args: serde_json::Value, call_id: &str| {
         let body = json!({"name": "check_availability", "args": args, "call": {"call_id": call_id, "agent_id": "agent_demo", "from_number": "+4915112345678", "to_number": "+4930123456789"}}).to_string();
         let signature = sign(body.as_bytes(), key.as_bytes(), clock.now().timestamp_millis());
-        Request::post("/retell/functions").header("content-type", "application/json").header("x-retell-signature", signature).body(Body::from(body)).unwrap()
+        Request::post("/retell/functions")
+            .header("content-type", "application/json")
+            .header("x-retell-signature", signature)
+            .body(Body::from(body))
+            .unwrap()
     };
     let mut n = 0u64;
     c.bench_function("check_availability_free_times_in_process", |b| {
@@ -81,9 +85,14 @@ fn check_availability(c: &mut Criterion) {
             // Walk through distinct free slots: 36 a day over 240 weekdays, three stylists each.
             let day = (slot / 108) % 240;
             let minute = 9 * 60 + ((slot / 3) % 36) * 15;
-            let date = (chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap() + chrono::Days::new(day + day / 5 * 2)).format("%d.%m.%Y").to_string();
+            let date = (chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap() + chrono::Days::new(day + day / 5 * 2))
+                .format("%d.%m.%Y")
+                .to_string();
             let time = format!("{}:{:02}", minute / 60, minute % 60);
-            let req = request(json!({"service": "Herrenhaarschnitt", "date": date, "time": time}), &format!("call_bench_hold_{slot:020}"));
+            let req = request(
+                json!({"service": "Herrenhaarschnitt", "date": date, "time": time}),
+                &format!("call_bench_hold_{slot:020}"),
+            );
             let response = runtime.block_on(router.clone().oneshot(req)).unwrap();
             assert!(response.status().is_success());
         })

@@ -153,7 +153,9 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::WarmAvailability { company } => warm(settings, company).await,
         Command::Outbox { command } => outbox(settings, command).await,
-        Command::Call { function, args, url, call_id, to, from } => call(&settings, &function, &args, &url, call_id, &to, &from).await,
+        Command::Call { function, args, url, call_id, to, from } => {
+            call(&settings, &function, &args, &url, call_id, &to, &from).await
+        }
         Command::Admin { command: AdminCommand::CreateUser { username, role, tenant } } => {
             crate::admin::users::create_user_command(&settings, username, role, tenant)
                 .await
@@ -209,23 +211,52 @@ async fn migrate(settings: Settings, down: Option<usize>) -> CliResult {
 fn check_config(settings: &Settings) -> CliResult {
     let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
     println!("configuration is valid");
-    println!("  listen: {}  metrics: {}", settings.http.addr, settings.metrics_addr().ok().flatten().map_or("on the listen address".into(), |a| a.to_string()));
+    println!(
+        "  listen: {}  metrics: {}",
+        settings.http.addr,
+        settings.metrics_addr().ok().flatten().map_or("on the listen address".into(), |a| a.to_string())
+    );
     println!("  database: {}", crate::store::redact_url(&settings.database.url));
-    println!("  cal.com: {}", if settings.calcom.base_url.is_empty() { "built-in simulator" } else { settings.calcom.base_url.as_str() });
+    println!(
+        "  cal.com: {}",
+        if settings.calcom.base_url.is_empty() { "built-in simulator" } else { settings.calcom.base_url.as_str() }
+    );
     for tenant in catalogue.tenants() {
         let numbers: Vec<String> = tenant.phone_numbers.iter().map(ToString::to_string).collect();
-        println!("  tenant {} ({}), {}, numbers {:?}, agents {:?}", tenant.id, tenant.name, tenant.tz, numbers, tenant.agent_ids);
+        println!(
+            "  tenant {} ({}), {}, numbers {:?}, agents {:?}",
+            tenant.id, tenant.name, tenant.tz, numbers, tenant.agent_ids
+        );
         for service in &tenant.services {
             let who: Vec<&str> = tenant.qualified_staff(&service.id).map(|s| s.name.as_str()).collect();
-            println!("    {:<20} {:>3} min{}  by {}", service.name, service.total_minutes(), if service.is_compound() { " (compound)" } else { "" }, who.join(", "));
+            println!(
+                "    {:<20} {:>3} min{}  by {}",
+                service.name,
+                service.total_minutes(),
+                if service.is_compound() { " (compound)" } else { "" },
+                who.join(", ")
+            );
         }
     }
     Ok(())
 }
 
-async fn calcom_sim(settings: &Settings, addr: SocketAddr, latency_ms: u64, webhook_url: Option<String>, external_per_minute: f64, rate_limit: u32) -> CliResult {
+async fn calcom_sim(
+    settings: &Settings,
+    addr: SocketAddr,
+    latency_ms: u64,
+    webhook_url: Option<String>,
+    external_per_minute: f64,
+    rate_limit: u32,
+) -> CliResult {
     let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
-    let config = crate::calcom::sync::standalone_sim_config(&catalogue, latency_ms, webhook_url, external_per_minute, rate_limit);
+    let config = crate::calcom::sync::standalone_sim_config(
+        &catalogue,
+        latency_ms,
+        webhook_url,
+        external_per_minute,
+        rate_limit,
+    );
     println!("Cal.com simulator on http://{addr} ({} event types)", config.event_types.len());
     crate::calcom::sim::serve(addr, config).await.map_err(|e| (1, format!("simulator: {e}")))
 }
@@ -233,11 +264,16 @@ async fn calcom_sim(settings: &Settings, addr: SocketAddr, latency_ms: u64, webh
 async fn warm(settings: Settings, company: Option<String>) -> CliResult {
     let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
     if settings.calcom.base_url.trim().is_empty() {
-        return Err((2, "calcom.base_url is empty: set SLOTKEEPER__CALCOM__BASE_URL to a Cal.com (or `slotkeeper calcom-sim`)".into()));
+        return Err((
+            2,
+            "calcom.base_url is empty: set SLOTKEEPER__CALCOM__BASE_URL to a Cal.com (or `slotkeeper calcom-sim`)"
+                .into(),
+        ));
     }
     let store = open_store(&settings).await?;
     store.migrate().await.map_err(|e| (1, e.to_string()))?;
-    let report = crate::calcom::sync::warm_store(&settings, &catalogue, &store, company.as_deref()).await.map_err(|e| (1, e))?;
+    let report =
+        crate::calcom::sync::warm_store(&settings, &catalogue, &store, company.as_deref()).await.map_err(|e| (1, e))?;
     println!("{report}");
     store.close().await;
     Ok(())
@@ -251,7 +287,14 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> CliResult {
             let summary = store.outbox_summary().await.map_err(|e| (1, e.to_string()))?;
             println!("pending {}  in flight {}  dead letters {}", summary.pending, summary.in_flight, summary.dead);
             for job in store.dead_letters(None, 50).await.map_err(|e| (1, e.to_string()))? {
-                println!("  dead #{} {} {} attempts={} error={}", job.id, job.kind, job.appointment_id, job.attempts, job.last_error.unwrap_or_default());
+                println!(
+                    "  dead #{} {} {} attempts={} error={}",
+                    job.id,
+                    job.kind,
+                    job.appointment_id,
+                    job.attempts,
+                    job.last_error.unwrap_or_default()
+                );
             }
         }
         OutboxCommand::Retry { id } => {
@@ -263,8 +306,17 @@ async fn outbox(settings: Settings, command: OutboxCommand) -> CliResult {
     Ok(())
 }
 
-async fn call(settings: &Settings, function: &str, args: &str, url: &str, call_id: Option<String>, to: &str, from: &str) -> CliResult {
-    let args: serde_json::Value = serde_json::from_str(args).map_err(|e| (2, format!("arguments are not JSON: {e}")))?;
+async fn call(
+    settings: &Settings,
+    function: &str,
+    args: &str,
+    url: &str,
+    call_id: Option<String>,
+    to: &str,
+    from: &str,
+) -> CliResult {
+    let args: serde_json::Value =
+        serde_json::from_str(args).map_err(|e| (2, format!("arguments are not JSON: {e}")))?;
     let call_id = call_id.unwrap_or_else(|| format!("call_{}", uuid::Uuid::new_v4().simple()));
     let body = serde_json::json!({
         "name": function,
@@ -272,8 +324,15 @@ async fn call(settings: &Settings, function: &str, args: &str, url: &str, call_i
         "call": {"call_id": call_id, "from_number": from, "to_number": to, "call_type": "phone_call", "direction": "inbound"},
     })
     .to_string();
-    let signature = crate::http::signature::sign(body.as_bytes(), settings.retell.api_key.expose().as_bytes(), chrono::Utc::now().timestamp_millis());
-    let client = crate::calcom::http_client_builder().timeout(Duration::from_secs(30)).build().map_err(|e| (1, e.to_string()))?;
+    let signature = crate::http::signature::sign(
+        body.as_bytes(),
+        settings.retell.api_key.expose().as_bytes(),
+        chrono::Utc::now().timestamp_millis(),
+    );
+    let client = crate::calcom::http_client_builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| (1, e.to_string()))?;
     let response = client
         .post(format!("{}/retell/functions", url.trim_end_matches('/')))
         .header("content-type", "application/json")
@@ -284,7 +343,8 @@ async fn call(settings: &Settings, function: &str, args: &str, url: &str, call_i
         .map_err(|e| (1, format!("cannot reach {url}: {e}")))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
-    let pretty = serde_json::from_str::<serde_json::Value>(&text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or(text);
+    let pretty =
+        serde_json::from_str::<serde_json::Value>(&text).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or(text);
     println!("call_id: {call_id}\nHTTP {status}\n{pretty}");
     if status.is_success() { Ok(()) } else { Err((1, format!("the service answered {status}"))) }
 }

@@ -105,7 +105,11 @@ impl Application {
         let clock = options.clock.clone();
         let handle = metrics::install();
         metrics::register_series(&catalogue);
-        let node_id = if settings.node.id.is_empty() { format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]) } else { settings.node.id.clone() };
+        let node_id = if settings.node.id.is_empty() {
+            format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+        } else {
+            settings.node.id.clone()
+        };
 
         let store = Store::connect(&StoreOptions {
             url: settings.database.url.clone(),
@@ -116,9 +120,11 @@ impl Application {
         .await?;
         store.migrate().await?;
         store.sync_catalogue(catalogue.tenants(), clock.now()).await?;
+        let mut expired_while_down = Vec::new();
         for due in store.expire_due_holds(clock.now()).await? {
             if due.kind == crate::store::ReservationKind::Hold {
                 metrics::reservation_expired(due.is_compound);
+                expired_while_down.push((due.key, due.token));
             }
         }
         // The gauge is right from the first scrape, not only after the first sweeper pass.
@@ -151,7 +157,12 @@ impl Application {
 
         let (events, events_rx) = mpsc::channel(crate::calcom::sync::EVENT_QUEUE);
         let calendars = Calendars::start(
-            CalendarContext { store: store.clone(), clock: clock.clone(), catalogue: catalogue.clone(), events: Some(events) },
+            CalendarContext {
+                store: store.clone(),
+                clock: clock.clone(),
+                catalogue: catalogue.clone(),
+                events: Some(events),
+            },
             Duration::from_millis(settings.holds.actor_call_timeout_ms),
         )
         .await
@@ -183,6 +194,8 @@ impl Application {
         let sync = SyncHandle::start(deps, events_rx, &tasks, shutdown.clone(), died_tx.clone())
             .await
             .map_err(|e| StartupError::Other(format!("sync pool: {e}")))?;
+        // Their Cal.com reservations would otherwise block those slots there for minutes.
+        sync.release_mirrors(expired_while_down);
 
         let booking = BookingService::new(
             catalogue.clone(),
@@ -239,16 +252,31 @@ impl Application {
         }));
         let mut bound_metrics = None;
         if let Some(internal) = metrics_addr {
-            let metrics_listener = TcpListener::bind(internal).await.map_err(|source| StartupError::Bind { addr: internal, source })?;
+            let metrics_listener =
+                TcpListener::bind(internal).await.map_err(|source| StartupError::Bind { addr: internal, source })?;
             bound_metrics = metrics_listener.local_addr().ok();
             let metrics_shutdown = shutdown.clone();
             let app = http::metrics_router(handle.clone());
             aborts.push(tasks.spawn(async move {
-                let _ = axum::serve(metrics_listener, app).with_graceful_shutdown(async move { metrics_shutdown.cancelled().await }).await;
+                let _ = axum::serve(metrics_listener, app)
+                    .with_graceful_shutdown(async move { metrics_shutdown.cancelled().await })
+                    .await;
             }));
         }
 
-        let parts = Parts { settings: settings.clone(), catalogue, store, clock, calendars, booking, idempotency, sync, flags, sim, metrics: handle };
+        let parts = Parts {
+            settings: settings.clone(),
+            catalogue,
+            store,
+            clock,
+            calendars,
+            booking,
+            idempotency,
+            sync,
+            flags,
+            sim,
+            metrics: handle,
+        };
         aborts.extend(spawn_background(&parts, &tasks, &shutdown, died_tx).await?);
         tracing::info!(%addr, node = %node_id, database = %crate::store::redact_url(&settings.database.url), "slotkeeper is serving");
         Ok(Self { addr, router, metrics_addr: bound_metrics, parts, shutdown, tasks, died, aborts })
@@ -296,7 +324,10 @@ impl Application {
 
     pub async fn shutdown_gracefully(&self) {
         let grace = Duration::from_millis(self.parts.settings.http.shutdown_grace_ms);
-        tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: no new requests, finishing the ones in flight");
+        tracing::info!(
+            grace_ms = grace.as_millis() as u64,
+            "shutting down: no new requests, finishing the ones in flight"
+        );
         self.shutdown.cancel();
         self.tasks.close();
         if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
@@ -328,14 +359,16 @@ async fn spawn_background(
 ) -> Result<Vec<JoinHandle<()>>, StartupError> {
     let mut handles = Vec::new();
     let sweep_every = Duration::from_secs(parts.settings.holds.sweeper_interval_secs);
-    let (store, calendars, clock, stop) = (parts.store.clone(), parts.calendars.clone(), parts.clock.clone(), shutdown.clone());
+    let (store, calendars, clock, stop) =
+        (parts.store.clone(), parts.calendars.clone(), parts.clock.clone(), shutdown.clone());
+    let sync = parts.sync.clone();
     handles.push(tasks.spawn(async move {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = clock.sleep(sweep_every) => {}
             }
-            sweep(&store, &calendars, &clock).await;
+            sweep(&store, &calendars, &sync, &clock).await;
         }
     }));
     let (flags, stop) = (parts.flags.clone(), shutdown.clone());
@@ -372,14 +405,20 @@ async fn spawn_background(
                     _ = stop.cancelled() => return,
                     notice = notices.recv() => match notice {
                         Some(notice) => {
-                            pending.insert(notice.key);
+                            match notice.key {
+                                Some(key) => { pending.insert(key); }
+                                None => pending.extend(calendars.running()),
+                            }
                             let coalesce = tokio::time::sleep(NOTICE_COALESCE);
                             tokio::pin!(coalesce);
                             loop {
                                 tokio::select! {
                                     _ = &mut coalesce => break,
                                     more = notices.recv() => match more {
-                                        Some(more) => { pending.insert(more.key); }
+                                        Some(more) => match more.key {
+                                            Some(key) => { pending.insert(key); }
+                                            None => pending.extend(calendars.running()),
+                                        },
                                         None => break,
                                     },
                                 }
@@ -406,8 +445,9 @@ const GAUGE_EVERY: Duration = Duration::from_secs(1);
 /// Notices arriving within this window after the first are applied as one reload per calendar.
 const NOTICE_COALESCE: Duration = Duration::from_millis(5);
 
-/// One sweeper pass: expires holds past their TTL everywhere and tells running actors.
-pub async fn sweep(store: &Store, calendars: &Calendars, clock: &Clock) {
+/// One sweeper pass: expires holds past their TTL everywhere, tells running actors, and releases
+/// the holds' Cal.com reservations (also for calendars this process does not run).
+pub async fn sweep(store: &Store, calendars: &Calendars, sync: &SyncHandle, clock: &Clock) {
     match store.expire_due_holds(clock.now()).await {
         Ok(due) => {
             let mut by_calendar: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
@@ -417,6 +457,9 @@ pub async fn sweep(store: &Store, calendars: &Calendars, clock: &Clock) {
                     by_calendar.entry(hold.key).or_default().push(hold.token);
                 }
             }
+            sync.release_mirrors(
+                by_calendar.iter().flat_map(|(key, tokens)| tokens.iter().map(|t| (key.clone(), t.clone()))),
+            );
             for (key, tokens) in by_calendar {
                 calendars.tell(&key, CalendarMsg::Forget(tokens));
             }

@@ -6,9 +6,9 @@
 
 use std::sync::OnceLock;
 
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
 
@@ -20,7 +20,9 @@ pub fn init(settings: &LogSettings) {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
         let registry = tracing_subscriber::registry().with(filter);
         let result = match settings.format {
-            LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false)).try_init(),
+            LogFormat::Json => registry
+                .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false))
+                .try_init(),
             LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_target(false)).try_init(),
         };
         if let Err(err) = result {

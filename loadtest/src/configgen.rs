@@ -40,7 +40,9 @@ fn split_default() -> Result<(&'static str, &'static str)> {
 fn demo_tenant(flags: DemoFlags) -> Result<String> {
     let (_, tenant) = split_default()?;
     let mut text = tenant.to_owned();
-    for (key, value) in [("reservations_enabled", flags.reservations), ("parallel_booking_enabled", flags.parallel_booking)] {
+    for (key, value) in
+        [("reservations_enabled", flags.reservations), ("parallel_booking_enabled", flags.parallel_booking)]
+    {
         let from = format!("{key} = true");
         if !text.contains(&from) {
             bail!("config/default.toml no longer says `{from}` for the demo salon; update loadtest/src/configgen.rs");
@@ -88,7 +90,8 @@ fn bench_tenant(out: &mut String, index: usize, bench: Bench) {
         );
     }
     let event_type = |global: usize, k: usize| 20_000_000 + global * 8 + k;
-    let cut: Vec<String> = (0..bench.staff_per_tenant).map(|s| format!("{} = [{}]", bench_staff(s), event_type(first + s, 0))).collect();
+    let cut: Vec<String> =
+        (0..bench.staff_per_tenant).map(|s| format!("{} = [{}]", bench_staff(s), event_type(first + s, 0))).collect();
     let perm: Vec<String> = (0..bench.staff_per_tenant)
         .map(|s| {
             let ids: Vec<String> = (1..=4).map(|k| event_type(first + s, k).to_string()).collect();
@@ -142,7 +145,12 @@ mod tests {
     fn generated_configurations_are_valid() {
         let dir = std::env::temp_dir().join(format!("loadtest-config-{}", std::process::id()));
         let path = dir.join("bench.toml");
-        let catalogue = write(&path, DemoFlags { reservations: false, parallel_booking: false }, Some(Bench { tenants: 3, staff_per_tenant: 4 })).unwrap();
+        let catalogue = write(
+            &path,
+            DemoFlags { reservations: false, parallel_booking: false },
+            Some(Bench { tenants: 3, staff_per_tenant: 4 }),
+        )
+        .unwrap();
         assert_eq!(catalogue.tenants().len(), 4);
         assert!(!catalogue.tenants()[0].flags.reservations_enabled);
         assert_eq!(catalogue.tenants()[2].staff.len(), 4);

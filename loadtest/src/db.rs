@@ -26,17 +26,25 @@ impl Database {
 
     /// `CREATE DATABASE sk_load_<label>_<random>` on the server of `server_url`.
     pub async fn postgres(server_url: &str, label: &str) -> Result<Database> {
-        let name = format!("sk_load_{}_{:08x}", label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), rand::random::<u32>());
+        let name = format!(
+            "sk_load_{}_{:08x}",
+            label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            rand::random::<u32>()
+        );
         let mut conn = sqlx::PgConnection::connect(server_url)
             .await
             .with_context(|| format!("connecting to PostgreSQL at {}", slotkeeper::store::redact_url(server_url)))?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.context("CREATE DATABASE")?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .context("CREATE DATABASE")?;
         let _ = conn.close().await;
         let (base, query) = match server_url.split_once('?') {
             Some((base, query)) => (base, format!("?{query}")),
             None => (server_url, String::new()),
         };
-        let prefix = base.rsplit_once('/').map(|(b, _)| b).filter(|b| b.contains("://") && !b.ends_with('/')).unwrap_or(base);
+        let prefix =
+            base.rsplit_once('/').map(|(b, _)| b).filter(|b| b.contains("://") && !b.ends_with('/')).unwrap_or(base);
         Ok(Database::Postgres { url: format!("{prefix}/{name}{query}"), admin: server_url.to_owned(), name })
     }
 
@@ -55,7 +63,12 @@ impl Database {
 
     /// Opens the store the service wrote (for verification; reads only).
     pub async fn open(&self) -> Result<Store> {
-        let options = StoreOptions { url: self.url().to_owned(), max_connections: 2, acquire_timeout: Duration::from_secs(10), node_id: "loadtest".into() };
+        let options = StoreOptions {
+            url: self.url().to_owned(),
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(10),
+            node_id: "loadtest".into(),
+        };
         Store::connect(&options).await.context("opening the service's store")
     }
 

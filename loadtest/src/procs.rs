@@ -162,10 +162,6 @@ impl Proc {
         self.pid
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     pub fn rss(&self) -> Option<Rss> {
         Rss::of(self.pid)
     }

@@ -6,16 +6,16 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use slotkeeper::http::signature::sign;
 
 use crate::configgen::{DEMO_AGENT, DEMO_NUMBER, RETELL_KEY};
 
-/// A fresh Retell call id.
+/// A fresh Retell call id: `call_` + 32 hex digits, the first a letter (the service refuses
+/// all-digit ids as placeholders; 1 in 3.4 million random hex ids is all digits).
 pub fn new_call_id() -> String {
-    format!("call_{:032x}", rand::random::<u128>())
+    format!("call_{:x}{:031x}", 10 + rand::random::<u8>() % 6, rand::random::<u128>() >> 4)
 }
 
 /// A German mobile number for caller `n`.
@@ -87,10 +87,14 @@ pub struct Answer {
     pub booking_id: Option<String>,
     #[serde(default)]
     pub booking_status: Option<String>,
+    /// The offered slot's start (RFC 3339, local offset) and stylist.
     #[serde(default)]
     pub start: Option<String>,
     #[serde(default)]
     pub staff: Option<String>,
+    /// The service answered from its idempotency store (`x-idempotent-replay: true`).
+    #[serde(skip)]
+    pub replayed: bool,
 }
 
 /// What came back from one request.
@@ -98,8 +102,8 @@ pub struct Answer {
 pub enum Reply {
     /// 200 with a parsed answer.
     Answer(Answer),
-    /// Any other status (the body is kept short).
-    Status(u16, String),
+    /// Any other status.
+    Status(u16),
     /// No answer: timeout, connection refused or reset.
     Transport(&'static str),
 }
@@ -109,7 +113,7 @@ impl Reply {
     pub fn error_kind(&self) -> Option<String> {
         match self {
             Reply::Answer(_) => None,
-            Reply::Status(status, _) => Some(format!("http_{status}")),
+            Reply::Status(status) => Some(format!("http_{status}")),
             Reply::Transport(kind) => Some((*kind).to_owned()),
         }
     }
@@ -145,16 +149,14 @@ impl RetellClient {
         let reply = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
+                let replayed = response.headers().get("x-idempotent-replay").is_some_and(|v| v == "true");
                 match response.bytes().await {
                     Ok(bytes) if status == 200 => match serde_json::from_slice::<Answer>(&bytes) {
-                        Ok(answer) => Reply::Answer(answer),
-                        Err(_) => Reply::Status(200, "unparsable answer".into()),
+                        Ok(answer) => Reply::Answer(Answer { replayed, ..answer }),
+                        Err(_) => Reply::Status(200),
                     },
-                    Ok(bytes) if status == 204 => {
-                        let _ = bytes;
-                        Reply::Answer(Answer { success: true, ..Answer::default() })
-                    }
-                    Ok(bytes) => Reply::Status(status, String::from_utf8_lossy(&bytes).chars().take(200).collect()),
+                    Ok(_) if status == 204 => Reply::Answer(Answer { success: true, ..Answer::default() }),
+                    Ok(_) => Reply::Status(status),
                     Err(_) => Reply::Transport("body_error"),
                 }
             }
@@ -170,13 +172,4 @@ impl RetellClient {
 pub fn slot_request(slot: &Slot) -> Option<(String, String, String)> {
     let start = chrono::DateTime::parse_from_rfc3339(&slot.start).ok()?;
     Some((start.format("%Y-%m-%d").to_string(), start.format("%H:%M").to_string(), slot.staff.clone()))
-}
-
-/// `Ok(())` when `result` is fine; used where an answer is required.
-pub fn expect_answer(reply: Reply, what: &str) -> Result<Answer> {
-    match reply {
-        Reply::Answer(answer) => Ok(answer),
-        Reply::Status(status, body) => anyhow::bail!("{what}: HTTP {status}: {body}"),
-        Reply::Transport(kind) => anyhow::bail!("{what}: {kind}"),
-    }
 }

@@ -23,7 +23,7 @@ pub struct StackOptions<'a> {
     pub database_url: &'a str,
     /// Fixed latency of every simulated Cal.com answer.
     pub calcom_latency_ms: u64,
-    /// Requests per minute per key, at the simulator and in the service's client limiter.
+    /// Requests per minute per key, at the simulator and in the service's client limiter (0: none).
     pub calcom_rate_limit: u32,
     /// `SLOTKEEPER__…` overrides besides address, database, key and Cal.com URL.
     pub overrides: Vec<(String, String)>,
@@ -85,7 +85,15 @@ impl Stack {
         sim.wait_ready(&http, &format!("{sim_url}/_sim/stats"), options.start_within).await?;
 
         let mut overrides = vec![
-            ("SLOTKEEPER__CALCOM__RATE_LIMIT_PER_MINUTE".to_owned(), options.calcom_rate_limit.max(1).to_string()),
+            // 0 means "no limit" at the simulator; the service's limiter needs a number.
+            (
+                "SLOTKEEPER__CALCOM__RATE_LIMIT_PER_MINUTE".to_owned(),
+                if options.calcom_rate_limit == 0 {
+                    "1000000".to_owned()
+                } else {
+                    options.calcom_rate_limit.to_string()
+                },
+            ),
             ("SLOTKEEPER__NODE__ID".to_owned(), format!("loadtest-{}", options.label)),
         ];
         overrides.extend(options.overrides.iter().cloned());
@@ -117,12 +125,14 @@ impl Stack {
     }
 
     pub async fn get_json(&self, url: &str) -> Result<Value> {
-        let response = self.http.get(url).timeout(Duration::from_secs(30)).send().await.with_context(|| format!("GET {url}"))?;
+        let response =
+            self.http.get(url).timeout(Duration::from_secs(30)).send().await.with_context(|| format!("GET {url}"))?;
         response.json::<Value>().await.with_context(|| format!("GET {url}: not JSON"))
     }
 
     pub async fn get_text(&self, url: &str) -> Result<String> {
-        let response = self.http.get(url).timeout(Duration::from_secs(30)).send().await.with_context(|| format!("GET {url}"))?;
+        let response =
+            self.http.get(url).timeout(Duration::from_secs(30)).send().await.with_context(|| format!("GET {url}"))?;
         Ok(response.text().await?)
     }
 
@@ -134,7 +144,10 @@ impl Stack {
         loop {
             let ready = self.get_json(&url).await?;
             let outbox = ready.get("outbox").cloned().unwrap_or(Value::Null);
-            let busy = ["pending", "in_flight"].iter().map(|k| outbox.get(*k).and_then(Value::as_u64).unwrap_or(0)).sum::<u64>();
+            let busy = ["pending", "in_flight"]
+                .iter()
+                .map(|k| outbox.get(*k).and_then(Value::as_u64).unwrap_or(0))
+                .sum::<u64>();
             // The summary is refreshed by the outbox poller; two quiet reads in a row are needed.
             quiet = if busy == 0 { quiet + 1 } else { 0 };
             if quiet >= 2 {

@@ -52,7 +52,13 @@ impl Summary {
 }
 
 pub fn fmt_ms(ms: f64) -> String {
-    if ms >= 100.0 { format!("{ms:.0}") } else if ms >= 10.0 { format!("{ms:.1}") } else { format!("{ms:.2}") }
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else if ms >= 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.2}")
+    }
 }
 
 /// Histograms by name (function, or function plus a detail such as the service).

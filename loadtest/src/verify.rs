@@ -43,7 +43,13 @@ pub struct Verification {
 
 impl Verification {
     pub fn violations(&self) -> u64 {
-        self.overlaps_store + self.overlaps_bookings + self.overlaps_calcom + self.orphans_calcom + self.orphans_local + self.duplicated + self.lost
+        self.overlaps_store
+            + self.overlaps_bookings
+            + self.overlaps_calcom
+            + self.orphans_calcom
+            + self.orphans_local
+            + self.duplicated
+            + self.lost
     }
 
     pub fn ok(&self) -> bool {
@@ -57,9 +63,11 @@ impl Verification {
     }
 }
 
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// Pairs of overlapping `[start, end)` intervals within each key.
 pub fn overlapping_pairs<K: Ord + Clone>(items: &[(K, DateTime<Utc>, DateTime<Utc>)]) -> u64 {
-    let mut by_key: BTreeMap<K, Vec<(DateTime<Utc>, DateTime<Utc>)>> = BTreeMap::new();
+    let mut by_key: BTreeMap<K, Vec<Span>> = BTreeMap::new();
     for (key, start, end) in items {
         by_key.entry(key.clone()).or_default().push((*start, *end));
     }
@@ -74,7 +82,13 @@ pub fn overlapping_pairs<K: Ord + Clone>(items: &[(K, DateTime<Utc>, DateTime<Ut
 }
 
 /// Checks the store and the simulator's bookings against what callers were told.
-pub async fn verify(store: &Store, calcom: &[Booking], acked: &[Acked], outbox_drained: bool, dead_letters: u64) -> Result<Verification> {
+pub async fn verify(
+    store: &Store,
+    calcom: &[Booking],
+    acked: &[Acked],
+    outbox_drained: bool,
+    dead_letters: u64,
+) -> Result<Verification> {
     let mut v = Verification { outbox_drained, dead_letters, acked: acked.len() as u64, ..Verification::default() };
     v.overlaps_store = store.overlapping_pairs().await?;
     v.overlaps_bookings = store.overlapping_booking_phases().await?;
@@ -113,11 +127,17 @@ pub async fn verify(store: &Store, calcom: &[Booking], acked: &[Acked], outbox_d
                 Some(b) => {
                     local_uids.insert(b.uid.as_str());
                     v.orphans_local += 1;
-                    v.example(format!("appointment {} phase {}: cal.com has {}–{}, we have {}–{}", apt.id, phase.seq, b.start, b.end, phase.start, phase.end));
+                    v.example(format!(
+                        "appointment {} phase {}: cal.com has {}–{}, we have {}–{}",
+                        apt.id, phase.seq, b.start, b.end, phase.start, phase.end
+                    ));
                 }
                 None => {
                     v.orphans_local += 1;
-                    v.example(format!("appointment {} phase {} ({}) is not at cal.com (uid {:?}, sync {})", apt.id, phase.seq, phase.start, phase.booking_uid, phase.sync_status));
+                    v.example(format!(
+                        "appointment {} phase {} ({}) is not at cal.com (uid {:?}, sync {})",
+                        apt.id, phase.seq, phase.start, phase.booking_uid, phase.sync_status
+                    ));
                 }
             }
         }
@@ -126,12 +146,19 @@ pub async fn verify(store: &Store, calcom: &[Booking], acked: &[Acked], outbox_d
         if !local_uids.contains(b.uid.as_str()) {
             v.orphans_calcom += 1;
             let apt = b.metadata.get("slotkeeper_booking_id").cloned().unwrap_or_default();
-            let status = appointments.iter().find(|a| a.id.as_str() == apt).map_or("missing".to_owned(), |a| a.status.to_string());
-            v.example(format!("cal.com booking {} ({}) belongs to appointment {apt} which is {status} here", b.uid, b.start));
+            let status = appointments
+                .iter()
+                .find(|a| a.id.as_str() == apt)
+                .map_or("missing".to_owned(), |a| a.status.to_string());
+            v.example(format!(
+                "cal.com booking {} ({}) belongs to appointment {apt} which is {status} here",
+                b.uid, b.start
+            ));
         }
     }
 
-    let by_id: HashMap<&str, &slotkeeper::store::Appointment> = appointments.iter().map(|a| (a.id.as_str(), a)).collect();
+    let by_id: HashMap<&str, &slotkeeper::store::Appointment> =
+        appointments.iter().map(|a| (a.id.as_str(), a)).collect();
     for ack in acked {
         match by_id.get(ack.booking_id.as_str()) {
             Some(apt) if apt.status == AppointmentStatus::Confirmed => {}
@@ -140,7 +167,10 @@ pub async fn verify(store: &Store, calcom: &[Booking], acked: &[Acked], outbox_d
                 if apt.status == AppointmentStatus::Failed {
                     v.lost_failed_later += 1;
                 }
-                v.example(format!("acknowledged booking {} ({}) is now {} ({:?})", ack.booking_id, ack.status, apt.status, apt.status_reason));
+                v.example(format!(
+                    "acknowledged booking {} ({}) is now {} ({:?})",
+                    ack.booking_id, ack.status, apt.status, apt.status_reason
+                ));
             }
             None => {
                 v.lost += 1;
@@ -162,7 +192,8 @@ mod tests {
 
     #[test]
     fn overlaps_are_counted_per_key_and_back_to_back_is_fine() {
-        let items = vec![("a", t(0), t(30)), ("a", t(30), t(60)), ("a", t(10), t(20)), ("b", t(0), t(30)), ("a", t(15), t(45))];
+        let items =
+            vec![("a", t(0), t(30)), ("a", t(30), t(60)), ("a", t(10), t(20)), ("b", t(0), t(30)), ("a", t(15), t(45))];
         // a: [0,30) with [10,20) and [15,45); [10,20) with [15,45); [15,45) with [30,60).
         assert_eq!(overlapping_pairs(&items), 4);
     }

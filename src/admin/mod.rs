@@ -98,6 +98,8 @@ impl AdminState {
     /// Checks the admin settings (fail fast: a zero limit would lock everyone out).
     pub fn new(deps: AdminDeps) -> Result<Self, ConfigError> {
         let settings = deps.settings;
+        // `Settings::validate` keeps these in range; checked again so a hand-built state cannot
+        // start with sessions that never expire or a limiter that refuses everyone.
         if settings.session_ttl_hours == 0 || settings.session_ttl_hours > 24 * 30 {
             return Err(ConfigError::invalid("admin.session_ttl_hours", "must be 1..=720"));
         }

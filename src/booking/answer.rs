@@ -209,9 +209,10 @@ mod tests {
 
     #[test]
     fn llm_sloppiness_is_tolerated() {
-        let args: CheckAvailabilityArgs =
-            serde_json::from_value(serde_json::json!({"service": "Dauerwelle", "date": "morgen", "time": 10, "staff": "", "extra": true}))
-                .unwrap();
+        let args: CheckAvailabilityArgs = serde_json::from_value(
+            serde_json::json!({"service": "Dauerwelle", "date": "morgen", "time": 10, "staff": "", "extra": true}),
+        )
+        .unwrap();
         assert_eq!(args.time.as_deref(), Some("10"));
         assert_eq!(args.staff, None);
     }

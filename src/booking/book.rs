@@ -8,12 +8,14 @@
 //! repeats `start_booking` after an interruption never books twice and never hears "taken".
 
 use super::answer::{Answer, ReleaseReservationArgs, StartBookingArgs};
-use super::check::{labels, slot_view, Plan};
+use super::check::{Plan, labels, slot_view};
 use super::speech::{self, slot_label};
 use super::{BookingError, BookingService, CallContext, Outcome};
 use crate::calcom::sync::SyncOutcome;
-use crate::calendar::{Booked, CalendarError, CalendarMsg, ConvertOutcome, ConvertRequest, Customer, DirectRequest, Validation};
-use crate::domain::{AppointmentId, ReservationToken, Tenant, E164};
+use crate::calendar::{
+    Booked, CalendarError, CalendarMsg, ConvertOutcome, ConvertRequest, Customer, DirectRequest, Validation,
+};
+use crate::domain::{AppointmentId, E164, ReservationToken, Tenant};
 use crate::metrics;
 use crate::store::{Appointment, Reservation, ReservationKind, ReservationStatus, SyncState};
 
@@ -51,7 +53,11 @@ impl BookingService {
     }
 
     /// The reservation behind `token`, if it was handed out on this call of this tenant.
-    async fn reservation_of_call(&self, call: &CallContext, token: &ReservationToken) -> Result<Option<Reservation>, BookingError> {
+    async fn reservation_of_call(
+        &self,
+        call: &CallContext,
+        token: &ReservationToken,
+    ) -> Result<Option<Reservation>, BookingError> {
         if token.as_str().is_empty() {
             return Ok(None);
         }
@@ -71,7 +77,8 @@ impl BookingService {
             customer,
         };
         let key = reservation.staff_key();
-        let outcome = self.inner.calendars.request(&key, "convert", |reply| CalendarMsg::Convert(request.clone(), reply)).await?;
+        let outcome =
+            self.inner.calendars.request(&key, "convert", |reply| CalendarMsg::Convert(request.clone(), reply)).await?;
         let booked = match outcome {
             ConvertOutcome::Booked(booked) => {
                 metrics::reservation_validated(true, "valid");
@@ -105,7 +112,12 @@ impl BookingService {
             customer,
         };
         let key = reservation.staff_key();
-        match self.inner.calendars.request(&key, "book_direct", |reply| CalendarMsg::BookDirect(request.clone(), reply)).await {
+        match self
+            .inner
+            .calendars
+            .request(&key, "book_direct", |reply| CalendarMsg::BookDirect(request.clone(), reply))
+            .await
+        {
             Ok(booked) => self.after_booking(tenant, reservation, booked).await,
             Err(CalendarError::SlotTaken) => {
                 // The race the holds remove: told "free", then taken before the caller confirmed.
@@ -126,11 +138,14 @@ impl BookingService {
         };
         if outcome == SyncOutcome::Failed {
             let plan_staff: Vec<_> = tenant.qualified_staff(&reservation.service).collect();
-            let Some(service) = tenant.service(&reservation.service) else { return Ok(Answer::refused("calendar_refused", "")) };
+            let Some(service) = tenant.service(&reservation.service) else {
+                return Ok(Answer::refused("calendar_refused", ""));
+            };
             let date = reservation.start.with_timezone(&tenant.tz).date_naive();
             let plan = Plan { service, staff: plan_staff, date, time: None };
             let alternatives = self.alternatives(tenant, &plan, Some(reservation.start)).await?;
-            let mut answer = Answer::refused("calendar_refused", speech::booking_failed(&slot_label(tenant.tz, reservation.start)));
+            let mut answer =
+                Answer::refused("calendar_refused", speech::booking_failed(&slot_label(tenant.tz, reservation.start)));
             answer.booking_id = Some(appointment.id.to_string());
             answer.booking_status = Some("failed");
             answer.alternatives = Some(alternatives);
@@ -139,7 +154,12 @@ impl BookingService {
         Ok(self.booked_answer(tenant, &appointment, Some(outcome)))
     }
 
-    pub(super) fn booked_answer(&self, tenant: &Tenant, appointment: &Appointment, outcome: Option<SyncOutcome>) -> Answer {
+    pub(super) fn booked_answer(
+        &self,
+        tenant: &Tenant,
+        appointment: &Appointment,
+        outcome: Option<SyncOutcome>,
+    ) -> Answer {
         let service = tenant.service(&appointment.service).map(|s| s.name.clone()).unwrap_or_default();
         let staff = tenant.staff(&appointment.staff).map(|s| s.name.clone()).unwrap_or_default();
         let slot = slot_label(tenant.tz, appointment.start);
@@ -150,7 +170,11 @@ impl BookingService {
             answer.booking_status = Some("failed");
             return answer;
         }
-        let mut answer = Answer::ok(if synced { speech::booked(&service, &slot, &staff) } else { speech::booked_calendar_pending(&service, &slot, &staff) });
+        let mut answer = Answer::ok(if synced {
+            speech::booked(&service, &slot, &staff)
+        } else {
+            speech::booked_calendar_pending(&service, &slot, &staff)
+        });
         answer.booking_id = Some(appointment.id.to_string());
         answer.booking_status = Some(if synced { "confirmed" } else { "confirmed_pending_calendar" });
         if let Some(svc) = tenant.service(&appointment.service) {
@@ -176,7 +200,8 @@ impl BookingService {
             && let Some(service) = tenant.service(&reservation.service)
         {
             let date = reservation.start.with_timezone(&tenant.tz).date_naive();
-            let plan = Plan { service, staff: tenant.qualified_staff(&reservation.service).collect(), date, time: None };
+            let plan =
+                Plan { service, staff: tenant.qualified_staff(&reservation.service).collect(), date, time: None };
             let alternatives = self.alternatives(tenant, &plan, Some(reservation.start)).await?;
             answer.message = format!("{message} {}", speech::alternatives_only(&labels(&alternatives)));
             answer.alternatives = Some(alternatives);
@@ -200,7 +225,12 @@ impl BookingService {
         let call_id = call.call_id.to_string();
         self.inner
             .calendars
-            .request(&key, "release", |reply| CalendarMsg::Release { token: token.clone(), call_id: Some(call_id.clone()), reason: "released", reply })
+            .request(&key, "release", |reply| CalendarMsg::Release {
+                token: token.clone(),
+                call_id: Some(call_id.clone()),
+                reason: "released",
+                reply,
+            })
             .await?;
         Ok(Answer::ok(speech::RELEASED_OK))
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration as TimeDelta, NaiveDate, NaiveTime, Timelike, Ut
 
 use super::answer::{Answer, CheckAvailabilityArgs, FindAlternativesArgs, SlotView};
 use super::speech::{self, slot_label};
-use super::{BookingError, BookingService, CallContext, Outcome, ALTERNATIVE_DAYS, MAX_ALTERNATIVES, MAX_SPOKEN_TIMES};
+use super::{ALTERNATIVE_DAYS, BookingError, BookingService, CallContext, MAX_ALTERNATIVES, MAX_SPOKEN_TIMES, Outcome};
 use crate::calendar::{CalendarError, CalendarMsg, HoldOutcome, HoldRequest};
 use crate::domain::availability::fits;
 use crate::domain::german::{self, parse_when};
@@ -38,7 +38,14 @@ impl BookingService {
 
     async fn availability(&self, call: &CallContext, args: CheckAvailabilityArgs, may_hold: bool) -> Outcome {
         let tenant = call.tenant.clone();
-        let plan = match self.plan(&tenant, &args.service, args.staff.as_deref(), &args.date, args.time.as_deref(), call.call_id.as_str()) {
+        let plan = match self.plan(
+            &tenant,
+            &args.service,
+            args.staff.as_deref(),
+            &args.date,
+            args.time.as_deref(),
+            call.call_id.as_str(),
+        ) {
             Ok(plan) => plan,
             Err(answer) => return Ok(*answer),
         };
@@ -72,7 +79,8 @@ impl BookingService {
         let service = self.match_service(tenant, service)?;
         let staff = self.candidates(tenant, service, staff, call_id)?;
         let now_local = self.now().with_timezone(&tenant.tz);
-        let when = parse_when(date, time, now_local).map_err(|e| Box::new(Answer::refused("unparsable_date", e.german_message())))?;
+        let when = parse_when(date, time, now_local)
+            .map_err(|e| Box::new(Answer::refused("unparsable_date", e.german_message())))?;
         let today = now_local.date_naive();
         if when.date < today {
             return Err(Box::new(Answer::refused("past_date", speech::in_the_past(when.date))));
@@ -84,7 +92,13 @@ impl BookingService {
     }
 
     /// Closed, outside hours, off the grid, too soon: the answer, with alternatives where useful.
-    async fn refuse_time(&self, tenant: &Tenant, plan: &Plan<'_>, time: NaiveTime, start: DateTime<Utc>) -> Result<Option<Answer>, BookingError> {
+    async fn refuse_time(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan<'_>,
+        time: NaiveTime,
+        start: DateTime<Utc>,
+    ) -> Result<Option<Answer>, BookingError> {
         let step = tenant.rules.slot_step_minutes;
         if !(time.hour() * 60 + time.minute()).is_multiple_of(step) || time.second() != 0 {
             return Ok(Some(Answer::refused("off_grid", speech::off_grid(step))));
@@ -103,7 +117,10 @@ impl BookingService {
         });
         if !within_hours {
             let alternatives = self.alternatives(tenant, plan, Some(start)).await?;
-            let mut answer = Answer::refused("outside_hours", speech::outside_hours(plan.date, time, &opening_hours(plan), &labels(&alternatives)));
+            let mut answer = Answer::refused(
+                "outside_hours",
+                speech::outside_hours(plan.date, time, &opening_hours(plan), &labels(&alternatives)),
+            );
             answer.available = Some(false);
             answer.alternatives = Some(alternatives);
             return Ok(Some(answer));
@@ -119,7 +136,13 @@ impl BookingService {
         Ok(None)
     }
 
-    async fn hold_for_caller(&self, call: &CallContext, plan: &Plan<'_>, start: DateTime<Utc>, customer_name: Option<String>) -> Outcome {
+    async fn hold_for_caller(
+        &self,
+        call: &CallContext,
+        plan: &Plan<'_>,
+        start: DateTime<Utc>,
+        customer_name: Option<String>,
+    ) -> Outcome {
         let tenant = &call.tenant;
         if let Some(answer) = self.existing_hold(call, plan, start).await? {
             return Ok(answer);
@@ -153,7 +176,12 @@ impl BookingService {
 
     /// The caller already holds this very slot (the agent asked again): the same hold. Also
     /// keeps one call from holding more than `max_active_per_call` slots.
-    async fn existing_hold(&self, call: &CallContext, plan: &Plan<'_>, start: DateTime<Utc>) -> Result<Option<Answer>, BookingError> {
+    async fn existing_hold(
+        &self,
+        call: &CallContext,
+        plan: &Plan<'_>,
+        start: DateTime<Utc>,
+    ) -> Result<Option<Answer>, BookingError> {
         let tenant = &call.tenant;
         let now = self.now();
         let active: Vec<_> = self
@@ -164,7 +192,10 @@ impl BookingService {
             .into_iter()
             .filter(|r| r.status == ReservationStatus::Active && r.kind == ReservationKind::Hold && r.expires_at > now)
             .collect();
-        if let Some(same) = active.iter().find(|r| r.service == plan.service.id && r.start == start && plan.staff.iter().any(|s| s.id == r.staff)) {
+        if let Some(same) = active
+            .iter()
+            .find(|r| r.service == plan.service.id && r.start == start && plan.staff.iter().any(|s| s.id == r.staff))
+        {
             let staff = tenant.staff(&same.staff).map(|s| s.name.clone()).unwrap_or_default();
             let remaining = (same.expires_at - now).num_seconds().max(0) as u64;
             return Ok(Some(hold_answer(tenant, plan.service, &staff, &same.token, same.start, remaining)));
@@ -178,7 +209,12 @@ impl BookingService {
             let released = self
                 .inner
                 .calendars
-                .request(&key, "release", |reply| CalendarMsg::Release { token: token.clone(), call_id: Some(call_id.clone()), reason: "superseded", reply })
+                .request(&key, "release", |reply| CalendarMsg::Release {
+                    token: token.clone(),
+                    call_id: Some(call_id.clone()),
+                    reason: "superseded",
+                    reply,
+                })
                 .await;
             if let Err(err) = released {
                 tracing::warn!(call_id = %call.call_id, error = %err, "could not release a superseded hold");
@@ -223,7 +259,13 @@ impl BookingService {
                     .service
                     .place(start)
                     .into_iter()
-                    .map(|p| PhaseRecord { seq: p.seq, name: p.name, start: p.interval.start(), end: p.interval.end(), staff_busy: p.staff_busy })
+                    .map(|p| PhaseRecord {
+                        seq: p.seq,
+                        name: p.name,
+                        start: p.interval.start(),
+                        end: p.interval.end(),
+                        staff_busy: p.staff_busy,
+                    })
                     .collect(),
                 created_at: now,
             };
@@ -239,11 +281,20 @@ impl BookingService {
     }
 
     /// The wanted time is not available (or the caller asked for alternatives): offer others.
-    async fn offer_alternatives(&self, tenant: &Tenant, plan: &Plan<'_>, requested: Option<DateTime<Utc>>, reason: Option<&'static str>) -> Outcome {
+    async fn offer_alternatives(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan<'_>,
+        requested: Option<DateTime<Utc>>,
+        reason: Option<&'static str>,
+    ) -> Outcome {
         let alternatives = self.alternatives(tenant, plan, requested).await?;
         let texts = labels(&alternatives);
         let mut answer = match (reason, requested) {
-            (Some(reason), Some(start)) => Answer::refused(reason, speech::taken_with_alternatives(&format!("Am {}", slot_label(tenant.tz, start)), &texts)),
+            (Some(reason), Some(start)) => Answer::refused(
+                reason,
+                speech::taken_with_alternatives(&format!("Am {}", slot_label(tenant.tz, start)), &texts),
+            ),
             _ => Answer { success: true, message: speech::alternatives_only(&texts), ..Answer::default() },
         };
         answer.available = Some(false);
@@ -253,9 +304,15 @@ impl BookingService {
     }
 
     /// Up to three free starts: on the same day nearest to `requested` first, then the next days.
-    pub(super) async fn alternatives(&self, tenant: &Tenant, plan: &Plan<'_>, requested: Option<DateTime<Utc>>) -> Result<Vec<SlotView>, BookingError> {
+    pub(super) async fn alternatives(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan<'_>,
+        requested: Option<DateTime<Utc>>,
+    ) -> Result<Vec<SlotView>, BookingError> {
         let day_start = local_to_utc(tenant.tz, plan.date.and_hms_opt(0, 0, 0).unwrap_or_default());
-        let next_day = local_to_utc(tenant.tz, (plan.date + TimeDelta::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default());
+        let next_day =
+            local_to_utc(tenant.tz, (plan.date + TimeDelta::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default());
         let same_day = Interval::new(day_start, next_day).map_err(|e| BookingError::Unavailable(e.to_string()))?;
         let (mut picks, hit) = self.free_starts(tenant, plan.service, &plan.staff, same_day, 200).await?;
         metrics::availability_cache(hit);
@@ -265,7 +322,8 @@ impl BookingService {
         }
         picks.truncate(MAX_ALTERNATIVES);
         if picks.len() < MAX_ALTERNATIVES {
-            let later = Interval::new(next_day, next_day + TimeDelta::days(ALTERNATIVE_DAYS)).map_err(|e| BookingError::Unavailable(e.to_string()))?;
+            let later = Interval::new(next_day, next_day + TimeDelta::days(ALTERNATIVE_DAYS))
+                .map_err(|e| BookingError::Unavailable(e.to_string()))?;
             let (more, _) = self.free_starts(tenant, plan.service, &plan.staff, later, MAX_ALTERNATIVES).await?;
             picks.extend(more.into_iter().take(MAX_ALTERNATIVES - picks.len()));
         }
@@ -281,10 +339,12 @@ impl BookingService {
             return Ok(answer);
         }
         let day_start = local_to_utc(tenant.tz, plan.date.and_hms_opt(0, 0, 0).unwrap_or_default());
-        let day = Interval::new(day_start, day_start + TimeDelta::hours(24)).map_err(|e| BookingError::Unavailable(e.to_string()))?;
+        let day = Interval::new(day_start, day_start + TimeDelta::hours(24))
+            .map_err(|e| BookingError::Unavailable(e.to_string()))?;
         let (free, hit) = self.free_starts(tenant, plan.service, &plan.staff, day, 500).await?;
         metrics::availability_cache(hit);
-        let free: Vec<_> = free.into_iter().filter(|(t, _)| t.with_timezone(&tenant.tz).date_naive() == plan.date).collect();
+        let free: Vec<_> =
+            free.into_iter().filter(|(t, _)| t.with_timezone(&tenant.tz).date_naive() == plan.date).collect();
         if free.is_empty() {
             let later = Plan { service: plan.service, staff: plan.staff.clone(), date: plan.date, time: None };
             let alternatives = self.alternatives(tenant, &later, None).await?;
@@ -298,13 +358,22 @@ impl BookingService {
         let mut answer = Answer::ok(speech::free_times(plan.date, &times, free.len().saturating_sub(spoken.len())));
         answer.available = Some(true);
         answer.service = Some(plan.service.name.clone());
-        answer.free_times = Some(free.iter().map(|(start, staff)| slot_view(tenant, plan.service, staff, *start)).collect());
+        answer.free_times =
+            Some(free.iter().map(|(start, staff)| slot_view(tenant, plan.service, staff, *start)).collect());
         Ok(answer)
     }
 }
 
-fn hold_answer(tenant: &Tenant, service: &Service, staff: &str, token: &ReservationToken, start: DateTime<Utc>, remaining: u64) -> Answer {
-    let mut answer = Answer::ok(speech::reserved_with_details(remaining, &service.name, &slot_label(tenant.tz, start), staff));
+fn hold_answer(
+    tenant: &Tenant,
+    service: &Service,
+    staff: &str,
+    token: &ReservationToken,
+    start: DateTime<Utc>,
+    remaining: u64,
+) -> Answer {
+    let mut answer =
+        Answer::ok(speech::reserved_with_details(remaining, &service.name, &slot_label(tenant.tz, start), staff));
     answer.available = Some(true);
     answer.reservation_token = Some(token.to_string());
     answer.time_remaining = Some(remaining);

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::domain::ids::CallIdError;
-use crate::domain::{CallId, Tenant, E164};
+use crate::domain::{CallId, E164, Tenant};
 use crate::store::CallRecord;
 
 /// What the request says about the call (any of it may be missing in "args only" mode).

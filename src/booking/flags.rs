@@ -36,7 +36,15 @@ impl Flags {
     pub async fn load(store: Store, catalogue: &Catalogue, now: DateTime<Utc>) -> Result<Self, StoreError> {
         for tenant in catalogue.tenants() {
             let defaults = tenant.flags;
-            store.seed_flag(&tenant.id, RESERVATIONS, defaults.reservations_enabled, defaults.reservations_rollout_percent, now).await?;
+            store
+                .seed_flag(
+                    &tenant.id,
+                    RESERVATIONS,
+                    defaults.reservations_enabled,
+                    defaults.reservations_rollout_percent,
+                    now,
+                )
+                .await?;
             store.seed_flag(&tenant.id, PARALLEL_BOOKING, defaults.parallel_booking_enabled, 100, now).await?;
         }
         let flags = Self { store, values: Arc::new(DashMap::new()) };
@@ -46,7 +54,10 @@ impl Flags {
 
     pub async fn refresh(&self) -> Result<(), StoreError> {
         for row in self.store.flags(None).await? {
-            self.values.insert((row.tenant, row.flag), FlagValue { enabled: row.enabled, rollout_percent: row.rollout_percent });
+            self.values.insert(
+                (row.tenant, row.flag),
+                FlagValue { enabled: row.enabled, rollout_percent: row.rollout_percent },
+            );
         }
         Ok(())
     }
@@ -65,7 +76,14 @@ impl Flags {
     }
 
     /// Changes a flag (store and memory), audited with `by`.
-    pub async fn set(&self, tenant: &TenantId, flag: &str, value: FlagValue, by: &str, now: DateTime<Utc>) -> Result<FlagChange, StoreError> {
+    pub async fn set(
+        &self,
+        tenant: &TenantId,
+        flag: &str,
+        value: FlagValue,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FlagChange, StoreError> {
         let change = self.store.set_flag(tenant, flag, value.enabled, value.rollout_percent.min(100), by, now).await?;
         self.values.insert((tenant.clone(), flag.to_owned()), value);
         Ok(change)

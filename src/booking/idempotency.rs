@@ -8,7 +8,8 @@
 //! first stored answer is what both return. Transient failures are not stored, so the retry
 //! runs again, and neither are answers that ask the caller to try again later. A stored answer is
 //! replayed within the replay window ([`crate::store::REPLAY_WINDOW_SECS`]), which covers Retell's
-//! retries; the same question asked much later is answered afresh.
+//! retries; the same question asked much later is answered afresh. An answer that handed out a
+//! hold is replayed only while that hold is active: after it ended, the same question is new.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,8 +20,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::clock::Clock;
-use crate::store::{IdempotencyKey, Store};
-
+use crate::domain::ReservationToken;
+use crate::store::{IdempotencyKey, ReservationStatus, Store};
 
 /// An answer the work produced; `keep: false` answers are sent but not stored (a "try again in
 /// a minute" must not be replayed when the agent does try again).
@@ -89,17 +90,51 @@ impl Idempotency {
         Fut: Future<Output = Result<Fresh, Transient>>,
     {
         let unavailable = |e: crate::store::StoreError| Transient(e.to_string());
+        let mut superseded = false;
         if let Some((status, body)) = self.store.stored_answer(key, self.clock.now()).await.map_err(unavailable)? {
-            return Ok(Stored { status, body: body.into(), replayed: true });
+            if self.still_holds(key, &body).await.map_err(unavailable)? {
+                return Ok(Stored { status, body: body.into(), replayed: true });
+            }
+            tracing::debug!(call_id = %key.call_id, function = %key.function, "the stored answer's hold has ended; answering afresh");
+            superseded = true;
         }
         let Fresh { status, body, keep } = work().await?;
         if !keep {
             return Ok(Stored { status, body: body.into(), replayed: false });
         }
-        let (kept_status, kept_body) = self.store.store_answer(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
+        if superseded {
+            self.store.replace_answer(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
+            return Ok(Stored { status, body: body.into(), replayed: false });
+        }
+        let (kept_status, kept_body) =
+            self.store.store_answer(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
         let replayed = kept_body != body;
         Ok(Stored { status: kept_status, body: kept_body.into(), replayed })
     }
+
+    /// Whether a stored answer still tells the truth. An answer that handed out a hold (a
+    /// `check_availability` with a `reservation_token`) does only while that hold is active: once
+    /// it expired, was released or was withdrawn, replaying it would give the caller a dead token
+    /// and a stale `time_remaining`, and the same question is answered afresh. Every other answer
+    /// (a booking, a refusal, a cancellation) stays true for the whole replay window.
+    async fn still_holds(&self, key: &IdempotencyKey, body: &str) -> Result<bool, crate::store::StoreError> {
+        if key.function != "check_availability" {
+            return Ok(true);
+        }
+        let Some(token) = offered_token(body) else { return Ok(true) };
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .get_reservation(&ReservationToken::new(token))
+            .await?
+            .is_some_and(|r| r.status == ReservationStatus::Active && r.expires_at > now))
+    }
+}
+
+/// The `reservation_token` a stored answer handed out, if any.
+fn offered_token(body: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    value.get("reservation_token")?.as_str().map(str::to_owned)
 }
 
 /// A stable digest of a function's arguments: object keys sorted, strings trimmed, nulls and the

@@ -8,13 +8,13 @@
 use chrono::{Duration as TimeDelta, NaiveDate};
 
 use super::answer::{Answer, AppointmentView, CancelBookingArgs, GetAppointmentsArgs, RescheduleBookingArgs};
-use super::check::{labels, slot_view, Plan};
+use super::check::{Plan, labels, slot_view};
 use super::speech::{self, slot_label};
 use super::{BookingService, CallContext, Outcome};
 use crate::calendar::{CalendarError, CalendarMsg, RescheduleRequest};
+use crate::domain::Tenant;
 use crate::domain::german::parse_date;
 use crate::domain::hours::local_to_utc;
-use crate::domain::Tenant;
 use crate::store::{Appointment, ReservationKind, ReservationStatus};
 
 impl BookingService {
@@ -28,16 +28,30 @@ impl BookingService {
             return Ok(answer);
         }
         let views: Vec<AppointmentView> = appointments.iter().map(|a| appointment_view(tenant, a)).collect();
-        let mut answer = Answer::ok(speech::appointments_list(&views.iter().map(|v| format!("{} am {}", v.service, v.label)).collect::<Vec<_>>()));
+        let mut answer = Answer::ok(speech::appointments_list(
+            &views.iter().map(|v| format!("{} am {}", v.service, v.label)).collect::<Vec<_>>(),
+        ));
         answer.appointments = Some(views);
         Ok(answer)
     }
 
     /// The caller's appointment the request is about, or the answer to give instead.
-    async fn pick_appointment(&self, call: &CallContext, date: Option<&str>, booking_id: Option<&str>) -> Result<Appointment, Result<Answer, super::BookingError>> {
+    async fn pick_appointment(
+        &self,
+        call: &CallContext,
+        date: Option<&str>,
+        booking_id: Option<&str>,
+    ) -> Result<Appointment, Result<Answer, super::BookingError>> {
         let tenant = &call.tenant;
-        let Some(caller) = &call.caller else { return Err(Ok(Answer::refused("hidden_number", speech::HIDDEN_NUMBER))) };
-        let mut appointments = self.inner.store.appointments_by_phone(&tenant.id, caller.as_str(), self.now()).await.map_err(|e| Err(e.into()))?;
+        let Some(caller) = &call.caller else {
+            return Err(Ok(Answer::refused("hidden_number", speech::HIDDEN_NUMBER)));
+        };
+        let mut appointments = self
+            .inner
+            .store
+            .appointments_by_phone(&tenant.id, caller.as_str(), self.now())
+            .await
+            .map_err(|e| Err(e.into()))?;
         if let Some(id) = booking_id.map(str::trim).filter(|s| !s.is_empty()) {
             appointments.retain(|a| a.id.as_str() == id);
         }
@@ -53,7 +67,12 @@ impl BookingService {
             1 => Ok(appointments.remove(0)),
             _ => {
                 let views: Vec<AppointmentView> = appointments.iter().map(|a| appointment_view(tenant, a)).collect();
-                let mut answer = Answer::refused("several_appointments", speech::which_appointment(&views.iter().map(|v| format!("{} am {}", v.service, v.label)).collect::<Vec<_>>()));
+                let mut answer = Answer::refused(
+                    "several_appointments",
+                    speech::which_appointment(
+                        &views.iter().map(|v| format!("{} am {}", v.service, v.label)).collect::<Vec<_>>(),
+                    ),
+                );
                 answer.appointments = Some(views);
                 Err(Ok(answer))
             }
@@ -75,7 +94,11 @@ impl BookingService {
         let cancelled = self
             .inner
             .calendars
-            .request(&appointment.staff_key(), "cancel", |reply| CalendarMsg::Cancel { appointment_id: id.clone(), reason: reason.clone(), reply })
+            .request(&appointment.staff_key(), "cancel", |reply| CalendarMsg::Cancel {
+                appointment_id: id.clone(),
+                reason: reason.clone(),
+                reply,
+            })
             .await?;
         if !cancelled {
             return Ok(Answer::refused("no_appointment", speech::NO_APPOINTMENTS));
@@ -102,9 +125,18 @@ impl BookingService {
         if appointment.reschedule_count >= policy.max_reschedules as i32 {
             return Ok(Answer::refused("reschedule_limit", speech::reschedule_limit(policy.max_reschedules)));
         }
-        let Some(staff) = tenant.staff(&appointment.staff) else { return Ok(Answer::refused("no_appointment", speech::NO_APPOINTMENTS)) };
+        let Some(staff) = tenant.staff(&appointment.staff) else {
+            return Ok(Answer::refused("no_appointment", speech::NO_APPOINTMENTS));
+        };
         let service_name = tenant.service(&appointment.service).map(|s| s.name.clone()).unwrap_or_default();
-        let plan = match self.plan(tenant, &service_name, Some(&staff.name), &args.new_date, args.new_time.as_deref(), call.call_id.as_str()) {
+        let plan = match self.plan(
+            tenant,
+            &service_name,
+            Some(&staff.name),
+            &args.new_date,
+            args.new_time.as_deref(),
+            call.call_id.as_str(),
+        ) {
             Ok(plan) => plan,
             Err(answer) => return Ok(*answer),
         };
@@ -115,13 +147,19 @@ impl BookingService {
             return Ok(answer);
         };
         let new_start = local_to_utc(tenant.tz, plan.date.and_time(time));
-        let request = RescheduleRequest { appointment_id: appointment.id.clone(), new_start, call_id: call.call_id.to_string() };
-        let moved = self.inner.calendars.request(&appointment.staff_key(), "reschedule", |reply| CalendarMsg::Reschedule(request.clone(), reply)).await;
+        let request =
+            RescheduleRequest { appointment_id: appointment.id.clone(), new_start, call_id: call.call_id.to_string() };
+        let moved = self
+            .inner
+            .calendars
+            .request(&appointment.staff_key(), "reschedule", |reply| CalendarMsg::Reschedule(request.clone(), reply))
+            .await;
         match moved {
             Ok(Some(booked)) => {
                 crate::metrics::booking("rescheduled");
                 self.inner.sync.kick();
-                let mut answer = Answer::ok(speech::rescheduled(&service_name, &slot_label(tenant.tz, booked.start), &staff.name));
+                let mut answer =
+                    Answer::ok(speech::rescheduled(&service_name, &slot_label(tenant.tz, booked.start), &staff.name));
                 answer.booking_id = Some(appointment.id.to_string());
                 answer.booking_status = Some("rescheduled");
                 let view = slot_view(tenant, plan.service, &staff.name, booked.start);
@@ -131,14 +169,27 @@ impl BookingService {
                 Ok(answer)
             }
             Ok(None) => Ok(Answer::refused("no_appointment", speech::NO_APPOINTMENTS)),
-            Err(CalendarError::SlotTaken | CalendarError::OutsideHours) => self.reschedule_alternatives(tenant, &plan, new_start).await,
+            Err(CalendarError::SlotTaken | CalendarError::OutsideHours) => {
+                self.reschedule_alternatives(tenant, &plan, new_start).await
+            }
             Err(other) => Err(other.into()),
         }
     }
 
-    async fn reschedule_alternatives(&self, tenant: &Tenant, plan: &Plan<'_>, requested: chrono::DateTime<chrono::Utc>) -> Outcome {
+    async fn reschedule_alternatives(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan<'_>,
+        requested: chrono::DateTime<chrono::Utc>,
+    ) -> Outcome {
         let alternatives = self.alternatives(tenant, plan, Some(requested)).await?;
-        let mut answer = Answer::refused("taken", speech::taken_with_alternatives(&format!("Am {}", slot_label(tenant.tz, requested)), &labels(&alternatives)));
+        let mut answer = Answer::refused(
+            "taken",
+            speech::taken_with_alternatives(
+                &format!("Am {}", slot_label(tenant.tz, requested)),
+                &labels(&alternatives),
+            ),
+        );
         answer.available = Some(false);
         answer.alternatives = Some(alternatives);
         Ok(answer)

@@ -25,7 +25,7 @@ use crate::calcom::sync::SyncHandle;
 use crate::calendar::{CalendarError, Calendars, FreeQuery};
 use crate::clock::Clock;
 use crate::config::HoldSettings;
-use crate::domain::matching::{best_match, Match};
+use crate::domain::matching::{Match, best_match};
 use crate::domain::{Catalogue, Interval, Service, ServiceId, Staff, Tenant};
 use crate::store::Store;
 pub use answer::Answer;
@@ -91,7 +91,18 @@ impl BookingService {
         sync: SyncHandle,
         settings: Settings,
     ) -> Self {
-        Self { inner: Arc::new(Inner { catalogue, calendars, store, clock, flags, sync, settings, seen_calls: DashSet::new() }) }
+        Self {
+            inner: Arc::new(Inner {
+                catalogue,
+                calendars,
+                store,
+                clock,
+                flags,
+                sync,
+                settings,
+                seen_calls: DashSet::new(),
+            }),
+        }
     }
 
     pub fn flags(&self) -> &Flags {
@@ -119,7 +130,9 @@ impl BookingService {
         let candidates: Vec<(ServiceId, Vec<&str>)> = tenant
             .services
             .iter()
-            .map(|s| (s.id.clone(), std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)).collect()))
+            .map(|s| {
+                (s.id.clone(), std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)).collect())
+            })
             .collect();
         let name_of = |id: &ServiceId| tenant.service(id).map(|s| s.name.clone()).unwrap_or_default();
         match best_match(said, &candidates) {
@@ -136,7 +149,13 @@ impl BookingService {
     }
 
     /// Stylists who can do `service`: the one the caller named, or all qualified ones.
-    fn candidates<'a>(&self, tenant: &'a Tenant, service: &'a Service, said: Option<&str>, call_id: &str) -> Result<Vec<&'a Staff>, Box<Answer>> {
+    fn candidates<'a>(
+        &self,
+        tenant: &'a Tenant,
+        service: &'a Service,
+        said: Option<&str>,
+        call_id: &str,
+    ) -> Result<Vec<&'a Staff>, Box<Answer>> {
         let qualified: Vec<&Staff> = tenant.qualified_staff(&service.id).collect();
         let wanted = said.map(str::trim).filter(|s| !is_anyone(s));
         let Some(wanted) = wanted else {
@@ -148,7 +167,8 @@ impl BookingService {
             }
             return Ok(rotated);
         };
-        let everyone: Vec<(usize, Vec<&str>)> = tenant.staff.iter().enumerate().map(|(i, s)| (i, vec![s.name.as_str(), s.id.as_str()])).collect();
+        let everyone: Vec<(usize, Vec<&str>)> =
+            tenant.staff.iter().enumerate().map(|(i, s)| (i, vec![s.name.as_str(), s.id.as_str()])).collect();
         match best_match(wanted, &everyone) {
             Match::Found(index) => {
                 let staff = &tenant.staff[index];
@@ -156,7 +176,10 @@ impl BookingService {
                     Ok(vec![staff])
                 } else {
                     let others: Vec<String> = qualified.iter().map(|s| s.name.clone()).collect();
-                    Err(Box::new(Answer::refused("staff_cannot", speech::staff_cannot(&staff.name, &service.name, &others))))
+                    Err(Box::new(Answer::refused(
+                        "staff_cannot",
+                        speech::staff_cannot(&staff.name, &service.name, &others),
+                    )))
                 }
             }
             _ => {
@@ -180,7 +203,11 @@ impl BookingService {
             let key = tenant.staff_key(&s.id);
             let query = FreeQuery { service: service.id.clone(), range, not_before, limit };
             async move {
-                let free = self.inner.calendars.call(&key, "find_free", |reply| crate::calendar::CalendarMsg::FindFree(query.clone(), reply)).await?;
+                let free = self
+                    .inner
+                    .calendars
+                    .call(&key, "find_free", |reply| crate::calendar::CalendarMsg::FindFree(query.clone(), reply))
+                    .await?;
                 Ok::<_, BookingError>((s.name.clone(), free))
             }
         });
@@ -201,7 +228,20 @@ impl BookingService {
 fn is_anyone(said: &str) -> bool {
     let folded = crate::domain::matching::fold(said);
     folded.is_empty()
-        || ["egal", "irgendwer", "irgendjemand", "beliebig", "any", "anyone", "keine", "keinepraeferenz", "wer", "niemand", "null", "none"]
-            .contains(&folded.as_str())
+        || [
+            "egal",
+            "irgendwer",
+            "irgendjemand",
+            "beliebig",
+            "any",
+            "anyone",
+            "keine",
+            "keinepraeferenz",
+            "wer",
+            "niemand",
+            "null",
+            "none",
+        ]
+        .contains(&folded.as_str())
         || folded.starts_with("egal")
 }

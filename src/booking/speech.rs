@@ -49,12 +49,11 @@ pub fn available_without_hold(service: &str, slot: &str, staff: &str) -> String 
 
 pub const EXPIRED: &str = "Ihre Reservierung ist leider abgelaufen. Bitte prüfen Sie die Verfügbarkeit erneut.";
 pub const CONFLICT: &str = "Dieser Termin wurde zwischenzeitlich anderweitig vergeben.";
-pub const NOT_FOUND: &str =
-    "Ich finde diese Reservierung leider nicht. Bitte prüfen Sie die Verfügbarkeit erneut, dann reserviere ich den Termin neu.";
+pub const NOT_FOUND: &str = "Ich finde diese Reservierung leider nicht. Bitte prüfen Sie die Verfügbarkeit erneut, dann reserviere ich den Termin neu.";
 pub const RELEASED: &str = "Diese Reservierung ist nicht mehr gültig. Bitte prüfen Sie die Verfügbarkeit erneut.";
-pub const TRY_AGAIN: &str =
-    "Unser Kalendersystem ist gerade nicht erreichbar. Bitte versuchen Sie es in einer Minute noch einmal, Ihr Termin bleibt so lange für Sie reserviert.";
-pub const BUSY: &str = "Einen Moment bitte, unser System ist gerade ausgelastet. Bitte versuchen Sie es gleich noch einmal.";
+pub const TRY_AGAIN: &str = "Unser Kalendersystem ist gerade nicht erreichbar. Bitte versuchen Sie es in einer Minute noch einmal, Ihr Termin bleibt so lange für Sie reserviert.";
+pub const BUSY: &str =
+    "Einen Moment bitte, unser System ist gerade ausgelastet. Bitte versuchen Sie es gleich noch einmal.";
 pub const NAME_NEEDED: &str = "Auf welchen Namen darf ich den Termin eintragen?";
 pub const HIDDEN_NUMBER: &str = "Ihre Rufnummer ist unterdrückt, deshalb kann ich Ihre Termine leider nicht finden. Bitte rufen Sie mit sichtbarer Nummer an oder wenden Sie sich direkt an den Salon.";
 pub const NO_APPOINTMENTS: &str = "Unter Ihrer Rufnummer finde ich keinen bevorstehenden Termin.";
@@ -76,9 +75,14 @@ pub fn booking_failed(slot: &str) -> String {
 
 pub fn taken_with_alternatives(requested: &str, alternatives: &[String]) -> String {
     if alternatives.is_empty() {
-        return format!("{requested} ist leider schon vergeben, und in den nächsten zwei Wochen finde ich keinen freien Termin dafür. Soll ich Sie an den Salon verbinden?");
+        return format!(
+            "{requested} ist leider schon vergeben, und in den nächsten zwei Wochen finde ich keinen freien Termin dafür. Soll ich Sie an den Salon verbinden?"
+        );
     }
-    format!("{requested} ist leider schon vergeben. Ich kann Ihnen anbieten: {}. Welcher Termin passt Ihnen?", join_or(alternatives))
+    format!(
+        "{requested} ist leider schon vergeben. Ich kann Ihnen anbieten: {}. Welcher Termin passt Ihnen?",
+        join_or(alternatives)
+    )
 }
 
 pub fn alternatives_only(alternatives: &[String]) -> String {
@@ -91,7 +95,11 @@ pub fn alternatives_only(alternatives: &[String]) -> String {
 pub fn free_times(date: NaiveDate, times: &[NaiveTime], more: usize) -> String {
     let labels: Vec<String> = times.iter().map(|t| format_time(*t)).collect();
     let tail = if more > 0 { format!(" und {more} weitere Zeiten") } else { String::new() };
-    format!("Am {} sind zum Beispiel noch {} frei{tail}. Welche Uhrzeit passt Ihnen?", format_date(date), join_and(&labels))
+    format!(
+        "Am {} sind zum Beispiel noch {} frei{tail}. Welche Uhrzeit passt Ihnen?",
+        format_date(date),
+        join_and(&labels)
+    )
 }
 
 pub fn day_full(date: NaiveDate, alternatives: &[String]) -> String {
@@ -105,7 +113,11 @@ pub fn closed_on(date: NaiveDate, alternatives: &[String]) -> String {
 }
 
 pub fn outside_hours(date: NaiveDate, time: NaiveTime, hours: &str, alternatives: &[String]) -> String {
-    let head = format!("Um {} haben wir am {} leider nicht geöffnet. Unsere Zeiten an diesem Tag: {hours}.", format_time(time), format_date(date));
+    let head = format!(
+        "Um {} haben wir am {} leider nicht geöffnet. Unsere Zeiten an diesem Tag: {hours}.",
+        format_time(time),
+        format_date(date)
+    );
     if alternatives.is_empty() { head } else { format!("{head} Ich kann Ihnen anbieten: {}.", join_or(alternatives)) }
 }
 
@@ -115,11 +127,17 @@ pub fn in_the_past(date: NaiveDate) -> String {
 
 pub fn too_soon(alternatives: &[String]) -> String {
     let head = "Das ist leider zu kurzfristig.";
-    if alternatives.is_empty() { head.into() } else { format!("{head} Der nächste freie Termin: {}.", join_or(alternatives)) }
+    if alternatives.is_empty() {
+        head.into()
+    } else {
+        format!("{head} Der nächste freie Termin: {}.", join_or(alternatives))
+    }
 }
 
 pub fn too_far(days: u32) -> String {
-    format!("So weit im Voraus vergeben wir leider noch keine Termine, höchstens {days} Tage. Darf es ein früherer Tag sein?")
+    format!(
+        "So weit im Voraus vergeben wir leider noch keine Termine, höchstens {days} Tage. Darf es ein früherer Tag sein?"
+    )
 }
 
 pub fn off_grid(step: u32) -> String {
@@ -135,7 +153,10 @@ pub fn ambiguous_service(options: &[String]) -> String {
 }
 
 pub fn unknown_staff(said: &str, staff: &[String]) -> String {
-    format!("Eine Mitarbeiterin oder einen Mitarbeiter namens „{said}“ kenne ich leider nicht. Bei uns arbeiten {}.", join_and(staff))
+    format!(
+        "Eine Mitarbeiterin oder einen Mitarbeiter namens „{said}“ kenne ich leider nicht. Bei uns arbeiten {}.",
+        join_and(staff)
+    )
 }
 
 pub fn staff_cannot(staff: &str, service: &str, others: &[String]) -> String {
@@ -155,7 +176,9 @@ pub fn reschedule_too_late(hours: u32) -> String {
 }
 
 pub fn reschedule_limit(max: u32) -> String {
-    format!("Dieser Termin wurde schon {max} Mal verlegt, öfter geht es telefonisch leider nicht. Bitte wenden Sie sich direkt an den Salon.")
+    format!(
+        "Dieser Termin wurde schon {max} Mal verlegt, öfter geht es telefonisch leider nicht. Bitte wenden Sie sich direkt an den Salon."
+    )
 }
 
 pub fn rescheduled(service: &str, slot: &str, staff: &str) -> String {
@@ -179,7 +202,10 @@ mod tests {
 
     #[test]
     fn the_seed_sentences_are_kept_word_for_word() {
-        assert_eq!(reserved(180), "Perfekt! Der Termin ist für Sie reserviert. Sie haben 180 Sekunden Zeit zur Bestätigung.");
+        assert_eq!(
+            reserved(180),
+            "Perfekt! Der Termin ist für Sie reserviert. Sie haben 180 Sekunden Zeit zur Bestätigung."
+        );
         assert_eq!(EXPIRED, "Ihre Reservierung ist leider abgelaufen. Bitte prüfen Sie die Verfügbarkeit erneut.");
         assert_eq!(CONFLICT, "Dieser Termin wurde zwischenzeitlich anderweitig vergeben.");
     }

@@ -130,14 +130,7 @@ pub struct CircuitBreaker {
 
 impl CircuitBreaker {
     pub fn new(cfg: CircuitConfig) -> Self {
-        CircuitBreaker {
-            cfg,
-            phase: Phase::Closed {
-                failures: VecDeque::new(),
-            },
-            generation: 0,
-            next_probe: 0,
-        }
+        CircuitBreaker { cfg, phase: Phase::Closed { failures: VecDeque::new() }, generation: 0, next_probe: 0 }
     }
 
     pub fn config(&self) -> &CircuitConfig {
@@ -147,50 +140,31 @@ impl CircuitBreaker {
     pub fn allow(&mut self, now: Instant) -> Admission {
         if let Phase::Open { until } = self.phase {
             if now < until {
-                return Admission::Rejected {
-                    retry_in: until - now,
-                };
+                return Admission::Rejected { retry_in: until - now };
             }
-            self.enter(Phase::HalfOpen {
-                probes: VecDeque::new(),
-                successes: 0,
-            });
+            self.enter(Phase::HalfOpen { probes: VecDeque::new(), successes: 0 });
         }
         let generation = self.generation;
-        let (max_probes, probe_timeout) =
-            (self.cfg.half_open_max_probes.max(1), self.cfg.probe_timeout);
+        let (max_probes, probe_timeout) = (self.cfg.half_open_max_probes.max(1), self.cfg.probe_timeout);
         match &mut self.phase {
-            Phase::Closed { .. } => Admission::Permit(Permit {
-                generation,
-                probe: None,
-            }),
+            Phase::Closed { .. } => Admission::Permit(Permit { generation, probe: None }),
             Phase::HalfOpen { probes, .. } => {
-                while probes
-                    .front()
-                    .is_some_and(|(_, t)| now.saturating_duration_since(*t) >= probe_timeout)
-                {
+                while probes.front().is_some_and(|(_, t)| now.saturating_duration_since(*t) >= probe_timeout) {
                     probes.pop_front();
                 }
                 if probes.len() < max_probes as usize {
                     let id = self.next_probe;
                     self.next_probe += 1;
                     probes.push_back((id, now));
-                    Admission::Permit(Permit {
-                        generation,
-                        probe: Some(id),
-                    })
+                    Admission::Permit(Permit { generation, probe: Some(id) })
                 } else {
                     let oldest_expires = probes.front().map_or(Duration::ZERO, |(_, t)| {
                         probe_timeout.saturating_sub(now.saturating_duration_since(*t))
                     });
-                    Admission::Rejected {
-                        retry_in: oldest_expires.min(HALF_OPEN_RETRY),
-                    }
+                    Admission::Rejected { retry_in: oldest_expires.min(HALF_OPEN_RETRY) }
                 }
             }
-            Phase::Open { until } => Admission::Rejected {
-                retry_in: until.saturating_duration_since(now),
-            },
+            Phase::Open { until } => Admission::Rejected { retry_in: until.saturating_duration_since(now) },
         }
     }
 
@@ -204,9 +178,7 @@ impl CircuitBreaker {
             release(probes, permit);
             *successes += 1;
             if *successes >= success_threshold {
-                self.enter(Phase::Closed {
-                    failures: VecDeque::new(),
-                });
+                self.enter(Phase::Closed { failures: VecDeque::new() });
             }
         }
     }
@@ -217,15 +189,10 @@ impl CircuitBreaker {
             return;
         }
         let (window, threshold) = (self.cfg.window, self.cfg.failure_threshold.max(1) as usize);
-        let open = Phase::Open {
-            until: now + self.cfg.cooldown,
-        };
+        let open = Phase::Open { until: now + self.cfg.cooldown };
         match &mut self.phase {
             Phase::Closed { failures } => {
-                while failures
-                    .front()
-                    .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-                {
+                while failures.front().is_some_and(|t| now.saturating_duration_since(*t) >= window) {
                     failures.pop_front();
                 }
                 failures.push_back(now);
@@ -290,10 +257,7 @@ pub struct CircuitBreakers {
 
 impl CircuitBreakers {
     pub fn new(cfg: CircuitConfig) -> Self {
-        CircuitBreakers {
-            cfg,
-            map: DashMap::new(),
-        }
+        CircuitBreakers { cfg, map: DashMap::new() }
     }
 
     pub fn config(&self) -> &CircuitConfig {
@@ -316,21 +280,13 @@ impl CircuitBreakers {
         self.with(tenant, now, |b| b.on_neutral(now, permit));
     }
 
-    pub fn record<T>(
-        &self,
-        tenant: &str,
-        now: Instant,
-        permit: Permit,
-        result: &Result<T, CalcomError>,
-    ) {
+    pub fn record<T>(&self, tenant: &str, now: Instant, permit: Permit, result: &Result<T, CalcomError>) {
         self.with(tenant, now, |b| b.record(now, permit, result));
     }
 
     /// Closed for a tenant never seen.
     pub fn state(&self, tenant: &str, now: Instant) -> CircuitState {
-        self.map
-            .get(tenant)
-            .map_or(CircuitState::Closed, |b| b.state(now))
+        self.map.get(tenant).map_or(CircuitState::Closed, |b| b.state(now))
     }
 
     fn with<R>(&self, tenant: &str, now: Instant, f: impl FnOnce(&mut CircuitBreaker) -> R) -> R {
@@ -338,9 +294,7 @@ impl CircuitBreakers {
             Some(e) => e,
             None => {
                 crate::metrics::calcom_circuit_state(tenant, CircuitState::Closed.code());
-                self.map
-                    .entry(tenant.to_owned())
-                    .or_insert_with(|| CircuitBreaker::new(self.cfg))
+                self.map.entry(tenant.to_owned()).or_insert_with(|| CircuitBreaker::new(self.cfg))
             }
         };
         let before = entry.state(now);
@@ -348,12 +302,7 @@ impl CircuitBreakers {
         let after = entry.state(now);
         drop(entry);
         if before != after {
-            tracing::info!(
-                tenant,
-                from = before.as_str(),
-                to = after.as_str(),
-                "cal.com circuit changed"
-            );
+            tracing::info!(tenant, from = before.as_str(), to = after.as_str(), "cal.com circuit changed");
             crate::metrics::calcom_circuit_state(tenant, after.code());
         }
         out

@@ -22,8 +22,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::{CONNECT_FAILED_PREFIX, CalcomError};
 use super::types::{
-    API_VERSION_HEADER, Booking, BookingPage, CancelBooking, CreateBooking, Endpoint, Envelope,
-    ListBookingsQuery, RescheduleBooking, ReserveSlot, SlotReservation, SlotsByDate, SlotsQuery,
+    API_VERSION_HEADER, Booking, BookingPage, CancelBooking, CreateBooking, Endpoint, Envelope, ListBookingsQuery,
+    RescheduleBooking, ReserveSlot, SlotReservation, SlotsByDate, SlotsQuery,
 };
 
 /// Builds every `reqwest::Client` of the crate: installs the ring TLS provider first (reqwest is
@@ -66,9 +66,7 @@ pub struct CalcomClient {
 
 impl std::fmt::Debug for CalcomClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CalcomClient")
-            .field("base_url", &self.base_str)
-            .finish()
+        f.debug_struct("CalcomClient").field("base_url", &self.base_str).finish()
     }
 }
 
@@ -92,12 +90,10 @@ impl OneOrMany {
     fn first(self, endpoint: Endpoint) -> Result<Booking, CalcomError> {
         match self {
             OneOrMany::One(b) => Ok(*b),
-            OneOrMany::Many(v) => v.into_iter().next().ok_or_else(|| {
-                CalcomError::Transport(format!(
-                    "{} answered an empty booking list",
-                    endpoint.label()
-                ))
-            }),
+            OneOrMany::Many(v) => v
+                .into_iter()
+                .next()
+                .ok_or_else(|| CalcomError::Transport(format!("{} answered an empty booking list", endpoint.label()))),
         }
     }
 }
@@ -106,12 +102,9 @@ impl CalcomClient {
     pub fn new(cfg: &ClientConfig) -> Result<Self, CalcomError> {
         let trimmed = cfg.base_url.trim().trim_end_matches('/');
         let trimmed = trimmed.strip_suffix("/v2").unwrap_or(trimmed);
-        let base = Url::parse(trimmed)
-            .map_err(|e| CalcomError::Transport(format!("invalid cal.com base url: {e}")))?;
+        let base = Url::parse(trimmed).map_err(|e| CalcomError::Transport(format!("invalid cal.com base url: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(CalcomError::Transport(
-                "cal.com base url must be http(s)://host".to_owned(),
-            ));
+            return Err(CalcomError::Transport("cal.com base url must be http(s)://host".to_owned()));
         }
         let http = http_client_builder()
             .connect_timeout(cfg.connect_timeout)
@@ -122,11 +115,7 @@ impl CalcomClient {
             .user_agent(concat!("slotkeeper/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CalcomError::Transport(format!("cannot build http client: {e}")))?;
-        Ok(CalcomClient {
-            http,
-            base_str: Arc::from(trimmed),
-            base: Arc::new(base),
-        })
+        Ok(CalcomClient { http, base_str: Arc::from(trimmed), base: Arc::new(base) })
     }
 
     pub fn base_url(&self) -> &str {
@@ -134,54 +123,29 @@ impl CalcomClient {
     }
 
     /// `GET /v2/slots`: free slots grouped by date.
-    pub async fn get_slots(
-        &self,
-        api_key: &str,
-        q: &SlotsQuery,
-    ) -> Result<SlotsByDate, CalcomError> {
+    pub async fn get_slots(&self, api_key: &str, q: &SlotsQuery) -> Result<SlotsByDate, CalcomError> {
         if q.end < q.start {
             return Err(bad("slots query ends before it starts"));
         }
         let query = q.to_query_pairs();
-        let raw = self
-            .send(
-                Endpoint::SlotsGet,
-                Method::GET,
-                &["slots"],
-                api_key,
-                &query,
-                None,
-            )
-            .await?;
+        let raw = self.send(Endpoint::SlotsGet, Method::GET, &["slots"], api_key, &query, None).await?;
         decode_data(Endpoint::SlotsGet, raw)
     }
 
     /// `POST /v2/bookings`. Validates metadata limits locally first.
-    pub async fn create_booking(
-        &self,
-        api_key: &str,
-        req: &CreateBooking,
-    ) -> Result<Booking, CalcomError> {
+    pub async fn create_booking(&self, api_key: &str, req: &CreateBooking) -> Result<Booking, CalcomError> {
         req.validate().map_err(bad)?;
         let body = to_body(req)?;
         let ep = Endpoint::BookingsCreate;
-        let raw = self
-            .send(ep, Method::POST, &["bookings"], api_key, &[], Some(body))
-            .await?;
+        let raw = self.send(ep, Method::POST, &["bookings"], api_key, &[], Some(body)).await?;
         decode_data::<OneOrMany>(ep, raw)?.first(ep)
     }
 
     /// `GET /v2/bookings` with filters and paging.
-    pub async fn list_bookings(
-        &self,
-        api_key: &str,
-        q: &ListBookingsQuery,
-    ) -> Result<BookingPage, CalcomError> {
+    pub async fn list_bookings(&self, api_key: &str, q: &ListBookingsQuery) -> Result<BookingPage, CalcomError> {
         let query = q.to_query_pairs().map_err(bad)?;
         let ep = Endpoint::BookingsList;
-        let raw = self
-            .send(ep, Method::GET, &["bookings"], api_key, &query, None)
-            .await?;
+        let raw = self.send(ep, Method::GET, &["bookings"], api_key, &query, None).await?;
         if !is_success(raw.status) {
             return Err(error_of(ep, &raw));
         }
@@ -189,16 +153,10 @@ impl CalcomClient {
     }
 
     /// `GET /v2/bookings/{uid}`; `None` when Cal.com answers 404.
-    pub async fn get_booking(
-        &self,
-        api_key: &str,
-        uid: &str,
-    ) -> Result<Option<Booking>, CalcomError> {
+    pub async fn get_booking(&self, api_key: &str, uid: &str) -> Result<Option<Booking>, CalcomError> {
         check_uid(uid)?;
         let ep = Endpoint::BookingsGet;
-        let raw = self
-            .send(ep, Method::GET, &["bookings", uid], api_key, &[], None)
-            .await?;
+        let raw = self.send(ep, Method::GET, &["bookings", uid], api_key, &[], None).await?;
         if raw.status == 404 {
             return Ok(None);
         }
@@ -206,27 +164,11 @@ impl CalcomClient {
     }
 
     /// `POST /v2/bookings/{uid}/cancel`.
-    pub async fn cancel_booking(
-        &self,
-        api_key: &str,
-        uid: &str,
-        reason: &str,
-    ) -> Result<Booking, CalcomError> {
+    pub async fn cancel_booking(&self, api_key: &str, uid: &str, reason: &str) -> Result<Booking, CalcomError> {
         check_uid(uid)?;
-        let body = to_body(&CancelBooking {
-            cancellation_reason: (!reason.is_empty()).then(|| reason.to_owned()),
-        })?;
+        let body = to_body(&CancelBooking { cancellation_reason: (!reason.is_empty()).then(|| reason.to_owned()) })?;
         let ep = Endpoint::BookingsCancel;
-        let raw = self
-            .send(
-                ep,
-                Method::POST,
-                &["bookings", uid, "cancel"],
-                api_key,
-                &[],
-                Some(body),
-            )
-            .await?;
+        let raw = self.send(ep, Method::POST, &["bookings", uid, "cancel"], api_key, &[], Some(body)).await?;
         decode_data::<OneOrMany>(ep, raw)?.first(ep)
     }
 
@@ -240,58 +182,23 @@ impl CalcomClient {
         check_uid(uid)?;
         let body = to_body(req)?;
         let ep = Endpoint::BookingsReschedule;
-        let raw = self
-            .send(
-                ep,
-                Method::POST,
-                &["bookings", uid, "reschedule"],
-                api_key,
-                &[],
-                Some(body),
-            )
-            .await?;
+        let raw = self.send(ep, Method::POST, &["bookings", uid, "reschedule"], api_key, &[], Some(body)).await?;
         decode_data::<OneOrMany>(ep, raw)?.first(ep)
     }
 
     /// `POST /v2/slots/reservations`: holds a slot; 422 (slot booked or held) → `SlotTaken`.
-    pub async fn reserve_slot(
-        &self,
-        api_key: &str,
-        req: &ReserveSlot,
-    ) -> Result<SlotReservation, CalcomError> {
+    pub async fn reserve_slot(&self, api_key: &str, req: &ReserveSlot) -> Result<SlotReservation, CalcomError> {
         let body = to_body(req)?;
         let ep = Endpoint::ReservationsCreate;
-        let raw = self
-            .send(
-                ep,
-                Method::POST,
-                &["slots", "reservations"],
-                api_key,
-                &[],
-                Some(body),
-            )
-            .await?;
+        let raw = self.send(ep, Method::POST, &["slots", "reservations"], api_key, &[], Some(body)).await?;
         decode_data(ep, raw)
     }
 
     /// `GET /v2/slots/reservations/{uid}`; `None` when unknown, deleted or expired.
-    pub async fn get_reservation(
-        &self,
-        api_key: &str,
-        uid: &str,
-    ) -> Result<Option<SlotReservation>, CalcomError> {
+    pub async fn get_reservation(&self, api_key: &str, uid: &str) -> Result<Option<SlotReservation>, CalcomError> {
         check_uid(uid)?;
         let ep = Endpoint::ReservationsGet;
-        let raw = self
-            .send(
-                ep,
-                Method::GET,
-                &["slots", "reservations", uid],
-                api_key,
-                &[],
-                None,
-            )
-            .await?;
+        let raw = self.send(ep, Method::GET, &["slots", "reservations", uid], api_key, &[], None).await?;
         if raw.status == 404 {
             return Ok(None);
         }
@@ -308,16 +215,7 @@ impl CalcomClient {
         check_uid(uid)?;
         let body = to_body(req)?;
         let ep = Endpoint::ReservationsUpdate;
-        let raw = self
-            .send(
-                ep,
-                Method::PATCH,
-                &["slots", "reservations", uid],
-                api_key,
-                &[],
-                Some(body),
-            )
-            .await?;
+        let raw = self.send(ep, Method::PATCH, &["slots", "reservations", uid], api_key, &[], Some(body)).await?;
         decode_data(ep, raw)
     }
 
@@ -325,21 +223,8 @@ impl CalcomClient {
     pub async fn delete_reservation(&self, api_key: &str, uid: &str) -> Result<(), CalcomError> {
         check_uid(uid)?;
         let ep = Endpoint::ReservationsDelete;
-        let raw = self
-            .send(
-                ep,
-                Method::DELETE,
-                &["slots", "reservations", uid],
-                api_key,
-                &[],
-                None,
-            )
-            .await?;
-        if is_success(raw.status) || raw.status == 404 {
-            Ok(())
-        } else {
-            Err(error_of(ep, &raw))
-        }
+        let raw = self.send(ep, Method::DELETE, &["slots", "reservations", uid], api_key, &[], None).await?;
+        if is_success(raw.status) || raw.status == 404 { Ok(()) } else { Err(error_of(ep, &raw)) }
     }
 
     async fn send(
@@ -356,14 +241,13 @@ impl CalcomClient {
         auth.set_sensitive(true);
         let mut url = (*self.base).clone();
         {
-            let mut path = url.path_segments_mut().map_err(|()| {
-                CalcomError::Transport("cal.com base url cannot take a path".to_owned())
-            })?;
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| CalcomError::Transport("cal.com base url cannot take a path".to_owned()))?;
             path.pop_if_empty().push("v2").extend(segments);
         }
         if !query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         let mut request = self
             .http
@@ -382,11 +266,7 @@ impl CalcomClient {
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
                 match resp.bytes().await {
-                    Ok(body) => Ok(RawResponse {
-                        status,
-                        headers,
-                        body,
-                    }),
+                    Ok(body) => Ok(RawResponse { status, headers, body }),
                     Err(e) => Err(map_reqwest(e)),
                 }
             }
@@ -399,34 +279,15 @@ impl CalcomClient {
                 crate::metrics::calcom_request(label, &raw.status.to_string(), took);
                 if raw.status == 429 {
                     crate::metrics::calcom_rate_limited();
-                    tracing::info!(
-                        endpoint = label,
-                        status = raw.status,
-                        latency_ms,
-                        "cal.com rate limited"
-                    );
+                    tracing::info!(endpoint = label, status = raw.status, latency_ms, "cal.com rate limited");
                 } else if raw.status >= 500 {
-                    tracing::warn!(
-                        endpoint = label,
-                        status = raw.status,
-                        latency_ms,
-                        "cal.com server error"
-                    );
+                    tracing::warn!(endpoint = label, status = raw.status, latency_ms, "cal.com server error");
                 } else {
-                    tracing::debug!(
-                        endpoint = label,
-                        status = raw.status,
-                        latency_ms,
-                        "cal.com request"
-                    );
+                    tracing::debug!(endpoint = label, status = raw.status, latency_ms, "cal.com request");
                 }
             }
             Err(err) => {
-                let status = if *err == CalcomError::Timeout {
-                    "timeout"
-                } else {
-                    "error"
-                };
+                let status = if *err == CalcomError::Timeout { "timeout" } else { "error" };
                 crate::metrics::calcom_request(label, status, took);
                 tracing::warn!(endpoint = label, status, latency_ms, error = %err, "cal.com request failed");
             }
@@ -440,17 +301,11 @@ fn is_success(status: u16) -> bool {
 }
 
 fn bad(message: impl Into<String>) -> CalcomError {
-    CalcomError::BadRequest {
-        message: message.into(),
-    }
+    CalcomError::BadRequest { message: message.into() }
 }
 
 fn check_uid(uid: &str) -> Result<(), CalcomError> {
-    if uid.trim().is_empty() {
-        Err(bad("uid must not be empty"))
-    } else {
-        Ok(())
-    }
+    if uid.trim().is_empty() { Err(bad("uid must not be empty")) } else { Ok(()) }
 }
 
 fn to_body<T: Serialize>(value: &T) -> Result<Vec<u8>, CalcomError> {
@@ -466,16 +321,11 @@ fn error_of(endpoint: Endpoint, raw: &RawResponse) -> CalcomError {
 }
 
 /// `data` of a 2xx `{status, data}` answer, or the mapped error.
-fn decode_data<T: DeserializeOwned>(
-    endpoint: Endpoint,
-    raw: RawResponse,
-) -> Result<T, CalcomError> {
+fn decode_data<T: DeserializeOwned>(endpoint: Endpoint, raw: RawResponse) -> Result<T, CalcomError> {
     if !is_success(raw.status) {
         return Err(error_of(endpoint, &raw));
     }
-    serde_json::from_slice::<Envelope<T>>(&raw.body)
-        .map(|e| e.data)
-        .map_err(|e| undecodable(endpoint, &e))
+    serde_json::from_slice::<Envelope<T>>(&raw.body).map(|e| e.data).map_err(|e| undecodable(endpoint, &e))
 }
 
 /// reqwest errors without the URL, with their source chain (never contains the API key).

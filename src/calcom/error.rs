@@ -75,10 +75,7 @@ impl CalcomError {
 
     /// Counts as a failure for the circuit breaker: infrastructure only.
     pub fn counts_for_circuit(&self) -> bool {
-        matches!(
-            self,
-            CalcomError::Unavailable { .. } | CalcomError::Timeout | CalcomError::Transport(_)
-        )
+        matches!(self, CalcomError::Unavailable { .. } | CalcomError::Timeout | CalcomError::Transport(_))
     }
 
     /// Cal.com may have performed the request although we saw no answer: verify (e.g. list
@@ -105,9 +102,7 @@ impl CalcomError {
             404 => CalcomError::NotFound,
             409 => CalcomError::SlotTaken { message },
             422 if endpoint.is_reservation() => CalcomError::SlotTaken { message },
-            429 => CalcomError::RateLimited {
-                retry_after: retry_after_from_headers(headers, now),
-            },
+            429 => CalcomError::RateLimited { retry_after: retry_after_from_headers(headers, now) },
             400 if is_slot_taken_message(&message) => CalcomError::SlotTaken { message },
             400..=499 => CalcomError::BadRequest { message },
             _ => CalcomError::Unavailable { status },
@@ -128,27 +123,20 @@ fn error_message(body: &[u8]) -> Option<String> {
         match m {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Array(items) => {
-                let parts: Vec<String> = items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect();
+                let parts: Vec<String> =
+                    items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned)).collect();
                 Some(parts.join("; "))
             }
             _ => None,
         }
     };
-    v.get("error")
-        .and_then(|e| e.get("message"))
-        .and_then(pick)
-        .or_else(|| v.get("message").and_then(pick))
+    v.get("error").and_then(|e| e.get("message")).and_then(pick).or_else(|| v.get("message").and_then(pick))
 }
 
 /// How long to wait after a 429: `Retry-After` (delta-seconds or HTTP date), else the largest
 /// `X-RateLimit-Reset-*` value read defensively (seconds remaining, Unix seconds or Unix ms).
 pub fn retry_after_from_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let retry_after = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok());
+    let retry_after = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
     if let Some(d) = retry_after.and_then(|v| parse_retry_after(v.trim(), now)) {
         return Some(d.min(MAX_RETRY_AFTER));
     }
@@ -166,9 +154,7 @@ fn parse_retry_after(v: &str, now: DateTime<Utc>) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     if let Some(secs) = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0) {
-        return Some(Duration::from_secs_f64(
-            secs.min(MAX_RETRY_AFTER.as_secs_f64()),
-        ));
+        return Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
@@ -180,12 +166,10 @@ const UNIX_SECONDS_FLOOR: u64 = 1_000_000_000;
 const UNIX_MILLIS_FLOOR: u64 = 1_000_000_000_000;
 
 fn parse_reset(v: &str, now: DateTime<Utc>) -> Option<Duration> {
-    let n: u64 = v.parse::<u64>().ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && *f >= 0.0)
-            .map(|f| f.ceil() as u64)
-    })?;
+    let n: u64 = v
+        .parse::<u64>()
+        .ok()
+        .or_else(|| v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f.ceil() as u64))?;
     let now_ms = u64::try_from(now.timestamp_millis()).ok()?;
     if n >= UNIX_MILLIS_FLOOR {
         Some(Duration::from_millis(n.saturating_sub(now_ms)))
@@ -204,10 +188,7 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(
-                HeaderName::from_bytes(k.as_bytes()).expect("name"),
-                HeaderValue::from_str(v).expect("value"),
-            );
+            h.insert(HeaderName::from_bytes(k.as_bytes()).expect("name"), HeaderValue::from_str(v).expect("value"));
         }
         h
     }
@@ -227,99 +208,50 @@ mod tests {
     #[test]
     fn classifies_statuses() {
         let taken = body("User either already has booking at this time or is not available");
-        assert!(matches!(
-            map(Endpoint::BookingsCreate, 400, &taken),
-            CalcomError::SlotTaken { .. }
-        ));
-        assert!(matches!(
-            map(Endpoint::BookingsCreate, 409, b""),
-            CalcomError::SlotTaken { .. }
-        ));
-        assert!(matches!(
-            map(Endpoint::ReservationsCreate, 422, &body("x")),
-            CalcomError::SlotTaken { .. }
-        ));
+        assert!(matches!(map(Endpoint::BookingsCreate, 400, &taken), CalcomError::SlotTaken { .. }));
+        assert!(matches!(map(Endpoint::BookingsCreate, 409, b""), CalcomError::SlotTaken { .. }));
+        assert!(matches!(map(Endpoint::ReservationsCreate, 422, &body("x")), CalcomError::SlotTaken { .. }));
         assert_eq!(
             map(Endpoint::BookingsCreate, 422, &body("invalid")),
-            CalcomError::BadRequest {
-                message: "invalid".into()
-            }
+            CalcomError::BadRequest { message: "invalid".into() }
         );
         assert_eq!(
             map(Endpoint::BookingsCreate, 400, &body("start must be a date")),
-            CalcomError::BadRequest {
-                message: "start must be a date".into()
-            }
+            CalcomError::BadRequest { message: "start must be a date".into() }
         );
-        assert_eq!(
-            map(Endpoint::BookingsGet, 401, b""),
-            CalcomError::Unauthorized
-        );
-        assert_eq!(
-            map(Endpoint::BookingsGet, 403, b""),
-            CalcomError::Unauthorized
-        );
+        assert_eq!(map(Endpoint::BookingsGet, 401, b""), CalcomError::Unauthorized);
+        assert_eq!(map(Endpoint::BookingsGet, 403, b""), CalcomError::Unauthorized);
         assert_eq!(map(Endpoint::BookingsGet, 404, b""), CalcomError::NotFound);
-        assert_eq!(
-            map(Endpoint::BookingsGet, 503, b"<html>"),
-            CalcomError::Unavailable { status: 503 }
-        );
+        assert_eq!(map(Endpoint::BookingsGet, 503, b"<html>"), CalcomError::Unavailable { status: 503 });
         assert_eq!(
             map(Endpoint::BookingsGet, 418, b"not json"),
-            CalcomError::BadRequest {
-                message: "http 418".into()
-            }
+            CalcomError::BadRequest { message: "http 418".into() }
         );
     }
 
     #[test]
     fn message_list_is_joined() {
         let b = br#"{"status":"error","error":{"code":"x","message":["a","b"]}}"#;
-        assert_eq!(
-            map(Endpoint::BookingsCreate, 400, b),
-            CalcomError::BadRequest {
-                message: "a; b".into()
-            }
-        );
+        assert_eq!(map(Endpoint::BookingsCreate, 400, b), CalcomError::BadRequest { message: "a; b".into() });
     }
 
     #[test]
     fn retry_after_seconds_date_and_reset_headers() {
-        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
-            .expect("date")
-            .with_timezone(&Utc);
-        assert_eq!(
-            retry_after_from_headers(&headers(&[("retry-after", "42")]), now),
-            Some(Duration::from_secs(42))
-        );
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").expect("date").with_timezone(&Utc);
+        assert_eq!(retry_after_from_headers(&headers(&[("retry-after", "42")]), now), Some(Duration::from_secs(42)));
         let h = headers(&[("retry-after", "Tue, 01 Jan 2030 00:00:30 GMT")]);
-        assert_eq!(
-            retry_after_from_headers(&h, now),
-            Some(Duration::from_secs(30))
-        );
+        assert_eq!(retry_after_from_headers(&h, now), Some(Duration::from_secs(30)));
         let h = headers(&[("retry-after", "Mon, 31 Dec 2029 23:00:00 GMT")]);
         assert_eq!(retry_after_from_headers(&h, now), Some(Duration::ZERO));
         let h = headers(&[("x-ratelimit-reset-default", "17")]);
-        assert_eq!(
-            retry_after_from_headers(&h, now),
-            Some(Duration::from_secs(17))
-        );
+        assert_eq!(retry_after_from_headers(&h, now), Some(Duration::from_secs(17)));
         let epoch = (now.timestamp() + 25).to_string();
         let h = headers(&[("x-ratelimit-reset-default", epoch.as_str())]);
-        assert_eq!(
-            retry_after_from_headers(&h, now),
-            Some(Duration::from_secs(25))
-        );
+        assert_eq!(retry_after_from_headers(&h, now), Some(Duration::from_secs(25)));
         let epoch_ms = (now.timestamp_millis() + 1500).to_string();
         let h = headers(&[("x-ratelimit-reset-short", epoch_ms.as_str())]);
-        assert_eq!(
-            retry_after_from_headers(&h, now),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after_from_headers(&headers(&[("retry-after", "soon")]), now),
-            None
-        );
+        assert_eq!(retry_after_from_headers(&h, now), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_after_from_headers(&headers(&[("retry-after", "soon")]), now), None);
         assert_eq!(retry_after_from_headers(&HeaderMap::new(), now), None);
         let h = headers(&[("retry-after", "999999")]);
         assert_eq!(retry_after_from_headers(&h, now), Some(MAX_RETRY_AFTER));
@@ -328,34 +260,21 @@ mod tests {
     #[test]
     fn classification_methods() {
         let all = [
-            CalcomError::SlotTaken {
-                message: String::new(),
-            },
+            CalcomError::SlotTaken { message: String::new() },
             CalcomError::RateLimited { retry_after: None },
             CalcomError::Unauthorized,
-            CalcomError::BadRequest {
-                message: String::new(),
-            },
+            CalcomError::BadRequest { message: String::new() },
             CalcomError::NotFound,
             CalcomError::Unavailable { status: 502 },
             CalcomError::Timeout,
             CalcomError::Transport("connection reset".into()),
         ];
         let retryable: Vec<bool> = all.iter().map(CalcomError::is_retryable).collect();
-        assert_eq!(
-            retryable,
-            [false, true, false, false, false, true, true, true]
-        );
+        assert_eq!(retryable, [false, true, false, false, false, true, true, true]);
         let circuit: Vec<bool> = all.iter().map(CalcomError::counts_for_circuit).collect();
-        assert_eq!(
-            circuit,
-            [false, false, false, false, false, true, true, true]
-        );
+        assert_eq!(circuit, [false, false, false, false, false, true, true, true]);
         let ambiguous: Vec<bool> = all.iter().map(CalcomError::is_ambiguous).collect();
-        assert_eq!(
-            ambiguous,
-            [false, false, false, false, false, false, true, true]
-        );
+        assert_eq!(ambiguous, [false, false, false, false, false, false, true, true]);
         let refused = CalcomError::Transport(format!("{CONNECT_FAILED_PREFIX}connection refused"));
         assert!(!refused.is_ambiguous() && refused.is_retryable() && refused.counts_for_circuit());
     }

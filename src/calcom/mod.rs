@@ -15,9 +15,7 @@ pub mod sync;
 pub mod types;
 pub mod webhook;
 
-pub use circuit::{
-    Admission, CircuitBreaker, CircuitBreakers, CircuitConfig, CircuitState, Permit,
-};
+pub use circuit::{Admission, CircuitBreaker, CircuitBreakers, CircuitConfig, CircuitState, Permit};
 pub use client::{CalcomClient, ClientConfig, http_client_builder};
 pub use error::CalcomError;
 pub use ratelimit::{Grant, Priority, RateLimitConfig, RateLimitError, RateLimiter};

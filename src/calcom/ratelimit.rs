@@ -85,8 +85,7 @@ impl Bucket {
     }
 
     fn blocked_for(&self, now: Instant) -> Duration {
-        self.blocked_until
-            .map_or(Duration::ZERO, |u| u.saturating_duration_since(now))
+        self.blocked_until.map_or(Duration::ZERO, |u| u.saturating_duration_since(now))
     }
 }
 
@@ -117,10 +116,7 @@ fn lock(m: &Mutex<Bucket>) -> MutexGuard<'_, Bucket> {
 
 impl RateLimiter {
     pub fn new(cfg: RateLimitConfig) -> Self {
-        RateLimiter {
-            cfg,
-            buckets: DashMap::new(),
-        }
+        RateLimiter { cfg, buckets: DashMap::new() }
     }
 
     pub fn config(&self) -> &RateLimitConfig {
@@ -139,17 +135,8 @@ impl RateLimiter {
         if let Some(b) = self.buckets.get(key) {
             return Arc::clone(&b);
         }
-        let fresh = Bucket {
-            tokens: self.capacity(),
-            updated: Instant::now(),
-            blocked_until: None,
-        };
-        Arc::clone(
-            &self
-                .buckets
-                .entry(key.to_owned())
-                .or_insert_with(|| Arc::new(Mutex::new(fresh))),
-        )
+        let fresh = Bucket { tokens: self.capacity(), updated: Instant::now(), blocked_until: None };
+        Arc::clone(&self.buckets.entry(key.to_owned()).or_insert_with(|| Arc::new(Mutex::new(fresh))))
     }
 
     /// Takes a token for one request with `key` (see the module doc for the rules).
@@ -179,17 +166,10 @@ impl RateLimiter {
             let mut b = lock(&bucket);
             b.refill(start, capacity, per_sec);
             b.tokens -= 1.0;
-            let token_wait = if b.tokens < 0.0 {
-                Duration::from_secs_f64(-b.tokens / per_sec)
-            } else {
-                Duration::ZERO
-            };
+            let token_wait = if b.tokens < 0.0 { Duration::from_secs_f64(-b.tokens / per_sec) } else { Duration::ZERO };
             token_wait.max(b.blocked_for(start))
         };
-        let mut reservation = Reservation {
-            bucket: Arc::clone(&bucket),
-            armed: true,
-        };
+        let mut reservation = Reservation { bucket: Arc::clone(&bucket), armed: true };
         if wait > self.cfg.max_wait {
             return Err(RateLimitError::WouldWaitTooLong { retry_in: wait });
         }
@@ -219,10 +199,7 @@ impl RateLimiter {
         let until = now + retry_after.unwrap_or(self.cfg.default_block);
         let mut b = lock(&bucket);
         b.blocked_until = Some(b.blocked_until.map_or(until, |u| u.max(until)));
-        tracing::info!(
-            block_ms = b.blocked_for(now).as_millis() as u64,
-            "cal.com key blocked after 429"
-        );
+        tracing::info!(block_ms = b.blocked_for(now).as_millis() as u64, "cal.com key blocked after 429");
     }
 
     /// Tokens available now (negative while waiters hold reservations).
@@ -235,9 +212,7 @@ impl RateLimiter {
 
     /// Remaining block after a 429, zero when not blocked.
     pub fn blocked_for(&self, key: &str) -> Duration {
-        self.buckets
-            .get(key)
-            .map_or(Duration::ZERO, |b| lock(&b).blocked_for(Instant::now()))
+        self.buckets.get(key).map_or(Duration::ZERO, |b| lock(&b).blocked_for(Instant::now()))
     }
 }
 
@@ -254,20 +229,14 @@ mod tests {
         let rl = limiter();
         let t0 = Instant::now();
         for _ in 0..120 {
-            assert_eq!(
-                rl.acquire("k", Priority::Booking).await,
-                Ok(Grant::Acquired)
-            );
+            assert_eq!(rl.acquire("k", Priority::Booking).await, Ok(Grant::Acquired));
         }
         assert_eq!(Instant::now(), t0, "the first 120 are immediate");
         for _ in 0..10 {
             assert_eq!(rl.acquire("k", Priority::Cancel).await, Ok(Grant::Acquired));
         }
         let waited = Instant::now() - t0;
-        assert!(
-            waited >= Duration::from_millis(4_990) && waited <= Duration::from_millis(5_010),
-            "{waited:?}"
-        );
+        assert!(waited >= Duration::from_millis(4_990) && waited <= Duration::from_millis(5_010), "{waited:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -276,19 +245,13 @@ mod tests {
         assert_eq!(rl.acquire("k", Priority::Mirror).await, Ok(Grant::Acquired));
         // Spend down to 30 tokens: exactly the 25 % reserve.
         for _ in 0..89 {
-            assert_eq!(
-                rl.acquire("k", Priority::Booking).await,
-                Ok(Grant::Acquired)
-            );
+            assert_eq!(rl.acquire("k", Priority::Booking).await, Ok(Grant::Acquired));
         }
         assert!((rl.available("k") - 30.0).abs() < 1e-6);
         let t0 = Instant::now();
         assert_eq!(rl.acquire("k", Priority::Mirror).await, Ok(Grant::Skipped));
         assert_eq!(Instant::now(), t0, "a mirror never waits");
-        assert_eq!(
-            rl.acquire("k", Priority::Booking).await,
-            Ok(Grant::Acquired)
-        );
+        assert_eq!(rl.acquire("k", Priority::Booking).await, Ok(Grant::Acquired));
         // After refilling half a second there is one spare token above the reserve again.
         tokio::time::advance(Duration::from_millis(1_000)).await;
         assert_eq!(rl.acquire("k", Priority::Mirror).await, Ok(Grant::Acquired));
@@ -301,16 +264,10 @@ mod tests {
         let t0 = Instant::now();
         rl.on_rate_limited("k", Some(Duration::from_secs(5)));
         assert_eq!(rl.acquire("k", Priority::Mirror).await, Ok(Grant::Skipped));
-        assert_eq!(
-            rl.acquire("k", Priority::Booking).await,
-            Ok(Grant::Acquired)
-        );
+        assert_eq!(rl.acquire("k", Priority::Booking).await, Ok(Grant::Acquired));
         assert_eq!(Instant::now() - t0, Duration::from_secs(5));
         assert_eq!(rl.acquire("k", Priority::Mirror).await, Ok(Grant::Acquired));
-        assert_eq!(
-            rl.acquire("other", Priority::Booking).await,
-            Ok(Grant::Acquired)
-        );
+        assert_eq!(rl.acquire("other", Priority::Booking).await, Ok(Grant::Acquired));
         assert_eq!(Instant::now() - t0, Duration::from_secs(5));
     }
 
@@ -321,18 +278,10 @@ mod tests {
         assert_eq!(rl.blocked_for("k"), Duration::from_secs(60));
         let t0 = Instant::now();
         let err = rl.acquire("k", Priority::Booking).await;
-        assert_eq!(
-            err,
-            Err(RateLimitError::WouldWaitTooLong {
-                retry_in: Duration::from_secs(60)
-            })
-        );
+        assert_eq!(err, Err(RateLimitError::WouldWaitTooLong { retry_in: Duration::from_secs(60) }));
         assert_eq!(Instant::now(), t0, "fails without waiting");
         tokio::time::advance(Duration::from_secs(60)).await;
-        assert_eq!(
-            rl.acquire("k", Priority::Booking).await,
-            Ok(Grant::Acquired)
-        );
+        assert_eq!(rl.acquire("k", Priority::Booking).await, Ok(Grant::Acquired));
     }
 
     #[tokio::test(start_paused = true)]
@@ -359,26 +308,16 @@ mod tests {
             rl.acquire("k", Priority::Booking).await.expect("burst");
         }
         let before = rl.available("k");
-        let res = tokio::time::timeout(
-            Duration::from_millis(100),
-            rl.acquire("k", Priority::Booking),
-        )
-        .await;
+        let res = tokio::time::timeout(Duration::from_millis(100), rl.acquire("k", Priority::Booking)).await;
         assert!(res.is_err(), "timed out while waiting");
         let after = rl.available("k");
         // Only the refill of the 100 ms passed (0.2 tokens) remains: the reservation was refunded.
-        assert!(
-            (after - before - 0.2).abs() < 1e-6,
-            "before {before} after {after}"
-        );
+        assert!((after - before - 0.2).abs() < 1e-6, "before {before} after {after}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn zero_per_minute_disables() {
-        let rl = RateLimiter::new(RateLimitConfig {
-            per_minute: 0,
-            ..RateLimitConfig::default()
-        });
+        let rl = RateLimiter::new(RateLimitConfig { per_minute: 0, ..RateLimitConfig::default() });
         for _ in 0..1000 {
             assert_eq!(rl.acquire("k", Priority::Mirror).await, Ok(Grant::Acquired));
         }

@@ -122,10 +122,7 @@ pub struct Envelope<T> {
 
 impl<T> Envelope<T> {
     pub fn success(data: T) -> Self {
-        Envelope {
-            status: "success".to_owned(),
-            data,
-        }
+        Envelope { status: "success".to_owned(), data }
     }
 }
 
@@ -197,21 +194,14 @@ impl CreateBooking {
 /// Cal.com's metadata limits: at most 50 keys, keys ≤ 40 characters, values ≤ 500 characters.
 pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), String> {
     if metadata.len() > METADATA_MAX_KEYS {
-        return Err(format!(
-            "metadata has {} keys, at most {METADATA_MAX_KEYS} allowed",
-            metadata.len()
-        ));
+        return Err(format!("metadata has {} keys, at most {METADATA_MAX_KEYS} allowed", metadata.len()));
     }
     for (k, v) in metadata {
         if k.chars().count() > METADATA_MAX_KEY_CHARS {
-            return Err(format!(
-                "metadata key longer than {METADATA_MAX_KEY_CHARS} characters"
-            ));
+            return Err(format!("metadata key longer than {METADATA_MAX_KEY_CHARS} characters"));
         }
         if v.chars().count() > METADATA_MAX_VALUE_CHARS {
-            return Err(format!(
-                "metadata value of key {k:?} longer than {METADATA_MAX_VALUE_CHARS} characters"
-            ));
+            return Err(format!("metadata value of key {k:?} longer than {METADATA_MAX_VALUE_CHARS} characters"));
         }
     }
     Ok(())

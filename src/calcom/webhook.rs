@@ -43,9 +43,7 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 /// Checks `header_value` (the `X-Cal-Signature-256` value) against `body`.
 pub fn verify(secret: &[u8], body: &[u8], header_value: &str) -> bool {
     if header_value.len() != SIGNATURE_HEX_LEN
-        || !header_value
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        || !header_value.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
     {
         return false;
     }
@@ -107,9 +105,33 @@ pub struct WebhookEvent {
 }
 
 impl WebhookEvent {
-    /// Parses a raw body (verify the signature first).
+    /// Parses a raw body (verify the signature first). Wherever the event has an object (the
+    /// body, `payload`, `organizer`, attendees, `language`), the body must have one too: serde
+    /// would also read a struct from an array of its fields in order, which Cal.com never sends
+    /// (found by the schema-driven fuzz of `/openapi.json`).
     pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
-        serde_json::from_slice(body)
+        use serde::de::Error;
+        let value: serde_json::Value = serde_json::from_slice(body)?;
+        let event = WebhookEvent::deserialize(&value)?;
+        if !objects_where_structs_are(&value, &serde_json::to_value(&event)?) {
+            return Err(serde_json::Error::custom("an object was sent as an array"));
+        }
+        Ok(event)
+    }
+}
+
+/// True when every object of `parsed` (the event serialised again) was an object in `input` too,
+/// or absent or null there (defaults); arrays are compared element by element.
+fn objects_where_structs_are(input: &serde_json::Value, parsed: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (input, parsed) {
+        (Value::Object(sent), Value::Object(read)) => {
+            read.iter().all(|(key, r)| sent.get(key).is_none_or(|s| objects_where_structs_are(s, r)))
+        }
+        (Value::Array(sent), Value::Array(read)) => sent.iter().zip(read).all(|(s, r)| objects_where_structs_are(s, r)),
+        (Value::Null, _) => true,
+        (_, Value::Object(_)) => false,
+        _ => true,
     }
 }
 
@@ -200,15 +222,36 @@ pub struct WebhookPayload {
 impl WebhookPayload {
     /// Uid of the booking a reschedule replaced, under either field name.
     pub fn original_uid(&self) -> Option<&str> {
-        self.reschedule_uid
-            .as_deref()
-            .or(self.from_reschedule.as_deref())
+        self.reschedule_uid.as_deref().or(self.from_reschedule.as_deref())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (schema-driven fuzz): `"payload": [null, null]` and `"organizer": [null, null]`
+    /// were read positionally (as an empty payload, an empty organizer) and acknowledged.
+    #[test]
+    fn positional_arrays_are_never_read_as_objects() {
+        let event = |payload: &str| {
+            format!(
+                r#"{{"triggerEvent": "BOOKING_CREATED", "createdAt": "2026-11-25T07:00:00Z", "payload": {payload}}}"#
+            )
+        };
+        for positional in [
+            event("[null, null]"),
+            event(r#"{"uid": "a", "organizer": [null, null]}"#),
+            event(r#"{"uid": "a", "attendees": [{"name": "Anna"}, [7, "Ben"]]}"#),
+            event(r#"{"uid": "a", "organizer": {"name": "Anna", "language": ["de"]}}"#),
+            r#"["BOOKING_CREATED", "2026-11-25T07:00:00Z", {}]"#.to_owned(),
+        ] {
+            assert!(WebhookEvent::parse(positional.as_bytes()).is_err(), "{positional}");
+        }
+        for fine in [event("{}"), event(r#"{"organizer": null, "attendees": null, "metadata": {"list": [1, [2]]}}"#)] {
+            assert!(WebhookEvent::parse(fine.as_bytes()).is_ok(), "{fine}");
+        }
+    }
 
     #[test]
     fn sign_matches_a_known_vector() {
@@ -234,11 +277,7 @@ mod tests {
         assert!(!verify(b"s3cret", body, ""));
         let mut flipped = sig.clone().into_bytes();
         flipped[10] = if flipped[10] == b'0' { b'1' } else { b'0' };
-        assert!(!verify(
-            b"s3cret",
-            body,
-            &String::from_utf8(flipped).expect("ascii")
-        ));
+        assert!(!verify(b"s3cret", body, &String::from_utf8(flipped).expect("ascii")));
     }
 
     #[test]
@@ -265,19 +304,14 @@ mod tests {
         assert_eq!(ev.payload.uid.as_deref(), Some("new-uid"));
         assert_eq!(ev.payload.original_uid(), Some("old-uid"));
         assert_eq!(ev.payload.organizer.as_ref().and_then(|o| o.id), Some(5));
-        assert_eq!(
-            ev.payload.metadata.get("call_id"),
-            Some(&serde_json::json!("c-1"))
-        );
+        assert_eq!(ev.payload.metadata.get("call_id"), Some(&serde_json::json!("c-1")));
         assert_eq!(ev.payload.event_type_slug.as_deref(), Some("haircut"));
     }
 
     #[test]
     fn unknown_trigger_and_minimal_payload() {
-        let ev = WebhookEvent::parse(
-            br#"{"triggerEvent":"PING","createdAt":"2030-01-01T00:00:00Z","payload":{}}"#,
-        )
-        .expect("parses");
+        let ev = WebhookEvent::parse(br#"{"triggerEvent":"PING","createdAt":"2030-01-01T00:00:00Z","payload":{}}"#)
+            .expect("parses");
         assert_eq!(ev.trigger_event, TriggerEvent::Other("PING".into()));
         assert!(ev.payload.uid.is_none() && ev.payload.attendees.is_empty());
         let round: serde_json::Value = serde_json::to_value(&ev).expect("serializes");

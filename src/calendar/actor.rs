@@ -22,10 +22,10 @@ use super::build::{appointment_for, phases_for, reservation_for, windows_around}
 use super::messages::*;
 use super::state::{CalendarState, HoldEntry, Owner};
 use crate::clock::Clock;
-use crate::domain::availability::{fits, free_starts, SlotQuery};
+use crate::domain::availability::{SlotQuery, fits, free_starts};
 use crate::domain::{Catalogue, ReservationToken, Service, StaffKey, Tenant};
 use crate::metrics;
-use crate::store::{ConvertResult, Conversion, HoldInsert, ReservationKind, ReservationStatus, Store, StoreError};
+use crate::store::{Conversion, ConvertResult, HoldInsert, ReservationKind, ReservationStatus, Store, StoreError};
 
 /// Intervals that ended before this long ago are not loaded (nothing can be booked in the past).
 const LOOKBACK_HOURS: i64 = 24;
@@ -64,11 +64,16 @@ impl Actor for CalendarActor {
     type State = ActorState;
     type Arguments = CalendarArgs;
 
-    async fn pre_start(&self, myself: ActorRef<CalendarMsg>, args: CalendarArgs) -> Result<ActorState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<CalendarMsg>,
+        args: CalendarArgs,
+    ) -> Result<ActorState, ActorProcessingErr> {
         let CalendarArgs { key, ctx } = args;
         let (tenant, staff_index) = {
             let tenant = ctx.catalogue.tenant(&key.tenant).ok_or_else(|| format!("unknown tenant {}", key.tenant))?;
-            let index = tenant.staff.iter().position(|s| s.id == key.staff).ok_or_else(|| format!("unknown staff {key}"))?;
+            let index =
+                tenant.staff.iter().position(|s| s.id == key.staff).ok_or_else(|| format!("unknown staff {key}"))?;
             (tenant.clone(), index)
         };
         let since = ctx.clock.now() - TimeDelta::hours(LOOKBACK_HOURS);
@@ -88,108 +93,124 @@ impl Actor for CalendarActor {
         Ok(state)
     }
 
-    async fn handle(&self, _myself: ActorRef<CalendarMsg>, msg: CalendarMsg, state: &mut ActorState) -> Result<(), ActorProcessingErr> {
-        match msg {
-            CalendarMsg::FindFree(query, reply) => {
-                let _ = reply.send(state.find_free(&query));
-            }
-            CalendarMsg::Hold(request, reply) => {
-                let result = state.hold(request).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Validate { token, call_id, reply } => {
-                let result = state.validate(&token, &call_id).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Convert(request, reply) => {
-                let result = state.convert(request).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::BookDirect(request, reply) => {
-                let result = state.book_direct(request).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Reschedule(request, reply) => {
-                let result = state.reschedule(request).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Release { token, call_id, reason, reply } => {
-                let result = state.end_hold(&token, call_id.as_deref(), reason, HoldEnd::Released).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Withdraw { token, reply } => {
-                let result = state.end_hold(&token, None, "conflict", HoldEnd::Conflict).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Cancel { appointment_id, reason, reply } => {
-                let now = state.ctx.clock.now();
-                let result = state.ctx.store.cancel_appointment(&state.key.tenant, &appointment_id, &reason, now).await;
-                if let Ok(true) = result {
-                    state.cal.remove_booking(&appointment_id);
-                }
-                let _ = reply.send(result.map_err(CalendarError::from));
-            }
-            CalendarMsg::Fail { appointment_id, reason, reply } => {
-                let now = state.ctx.clock.now();
-                let result = state.ctx.store.fail_appointment(&state.key.tenant, &appointment_id, &reason, now).await;
-                if let Ok(true) = result {
-                    state.cal.remove_booking(&appointment_id);
-                }
-                let _ = reply.send(result.map_err(CalendarError::from));
-            }
-            CalendarMsg::ForgetBooking(appointment_id) => {
-                state.cal.remove_booking(&appointment_id);
-            }
-            CalendarMsg::External(change, reply) => {
-                let result = state.external(change).await;
-                let _ = reply.send(result);
-            }
-            CalendarMsg::Reload(reply) => {
-                if let Err(err) = state.reload().await {
-                    tracing::warn!(calendar = %state.key, error = %err, "calendar reload failed");
-                }
-                if let Some(reply) = reply {
-                    let _ = reply.send(());
-                }
-            }
-            CalendarMsg::Expire { token, version } => state.expire(&token, version).await,
-            CalendarMsg::Forget(tokens) => {
-                for token in tokens {
-                    if state.cal.remove_hold(&token).is_some() {
-                        state.disarm(&token);
-                        state.emit(CalendarEvent::HoldEnded { key: state.key.clone(), token, reason: HoldEnd::Expired });
-                    }
-                }
-            }
-            CalendarMsg::Snapshot(reply) => {
-                let now = state.ctx.clock.now();
-                let intervals = state
-                    .cal
-                    .live_intervals(now)
-                    .into_iter()
-                    .map(|(interval, owner)| {
-                        let label = match owner {
-                            Owner::Hold(h) => format!("hold {}", h.token),
-                            Owner::Booking(id) => format!("booking {id}"),
-                            Owner::External(uid) => format!("external {uid}"),
-                        };
-                        (interval, label)
-                    })
-                    .collect();
-                let _ = reply.send(intervals);
-            }
-            CalendarMsg::Crash => panic!("calendar actor {} asked to crash (fault injection)", state.key),
-        }
-        debug_assert_eq!(state.cal.overlapping_pairs(state.ctx.clock.now()), 0, "BK-1 violated in {}", state.key);
-        Ok(())
+    async fn handle(
+        &self,
+        _myself: ActorRef<CalendarMsg>,
+        msg: CalendarMsg,
+        state: &mut ActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Every actor's processing-loop future embeds this future for its whole life; boxing the
+        // message handling keeps an idle calendar small (the store futures inside are tens of KB).
+        Box::pin(dispatch(msg, state)).await
     }
 
-    async fn post_stop(&self, _myself: ActorRef<CalendarMsg>, state: &mut ActorState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<CalendarMsg>,
+        state: &mut ActorState,
+    ) -> Result<(), ActorProcessingErr> {
         for (_, timer) in state.timers.drain() {
             timer.abort();
         }
         Ok(())
     }
+}
+
+/// Handles one message (see [`CalendarActor::handle`], which boxes this future).
+async fn dispatch(msg: CalendarMsg, state: &mut ActorState) -> Result<(), ActorProcessingErr> {
+    match msg {
+        CalendarMsg::FindFree(query, reply) => {
+            let _ = reply.send(state.find_free(&query));
+        }
+        CalendarMsg::Hold(request, reply) => {
+            let result = state.hold(request).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Validate { token, call_id, reply } => {
+            let result = state.validate(&token, &call_id).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Convert(request, reply) => {
+            let result = state.convert(request).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::BookDirect(request, reply) => {
+            let result = state.book_direct(request).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Reschedule(request, reply) => {
+            let result = state.reschedule(request).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Release { token, call_id, reason, reply } => {
+            let result = state.end_hold(&token, call_id.as_deref(), reason, HoldEnd::Released).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Withdraw { token, reply } => {
+            let result = state.end_hold(&token, None, "conflict", HoldEnd::Conflict).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Cancel { appointment_id, reason, reply } => {
+            let now = state.ctx.clock.now();
+            let result = state.ctx.store.cancel_appointment(&state.key.tenant, &appointment_id, &reason, now).await;
+            if let Ok(true) = result {
+                state.cal.remove_booking(&appointment_id);
+            }
+            let _ = reply.send(result.map_err(CalendarError::from));
+        }
+        CalendarMsg::Fail { appointment_id, reason, reply } => {
+            let now = state.ctx.clock.now();
+            let result = state.ctx.store.fail_appointment(&state.key.tenant, &appointment_id, &reason, now).await;
+            if let Ok(true) = result {
+                state.cal.remove_booking(&appointment_id);
+            }
+            let _ = reply.send(result.map_err(CalendarError::from));
+        }
+        CalendarMsg::ForgetBooking(appointment_id) => {
+            state.cal.remove_booking(&appointment_id);
+        }
+        CalendarMsg::External(change, reply) => {
+            let result = state.external(change).await;
+            let _ = reply.send(result);
+        }
+        CalendarMsg::Reload(reply) => {
+            if let Err(err) = state.reload().await {
+                tracing::warn!(calendar = %state.key, error = %err, "calendar reload failed");
+            }
+            if let Some(reply) = reply {
+                let _ = reply.send(());
+            }
+        }
+        CalendarMsg::Expire { token, version } => state.expire(&token, version).await,
+        CalendarMsg::Forget(tokens) => {
+            for token in tokens {
+                if state.cal.remove_hold(&token).is_some() {
+                    state.disarm(&token);
+                    state.emit(CalendarEvent::HoldEnded { key: state.key.clone(), token, reason: HoldEnd::Expired });
+                }
+            }
+        }
+        CalendarMsg::Snapshot(reply) => {
+            let now = state.ctx.clock.now();
+            let intervals = state
+                .cal
+                .live_intervals(now)
+                .into_iter()
+                .map(|(interval, owner)| {
+                    let label = match owner {
+                        Owner::Hold(h) => format!("hold {}", h.token),
+                        Owner::Booking(id) => format!("booking {id}"),
+                        Owner::External(uid) => format!("external {uid}"),
+                    };
+                    (interval, label)
+                })
+                .collect();
+            let _ = reply.send(intervals);
+        }
+        CalendarMsg::Crash => panic!("calendar actor {} asked to crash (fault injection)", state.key),
+    }
+    debug_assert_eq!(state.cal.overlapping_pairs(state.ctx.clock.now()), 0, "BK-1 violated in {}", state.key);
+    Ok(())
 }
 
 impl ActorState {
@@ -246,7 +267,8 @@ impl ActorState {
             }
             return Err(if conflicts.is_empty() { CalendarError::OutsideHours } else { CalendarError::SlotTaken });
         }
-        let ttl = TimeDelta::from_std(request.ttl).map_err(|_| CalendarError::Unavailable("ttl out of range".into()))?;
+        let ttl =
+            TimeDelta::from_std(request.ttl).map_err(|_| CalendarError::Unavailable("ttl out of range".into()))?;
         let expires_at = now + ttl;
         let reservation = reservation_for(&self.key, &service, &request, ReservationKind::Hold, span, expires_at, now);
         match self.ctx.store.insert_hold(HoldInsert { reservation: &reservation, busy: &busy, now }).await {
@@ -281,7 +303,15 @@ impl ActorState {
             expires_at,
         });
         let cache_hit = self.is_warm(span.end());
-        Ok(HoldOutcome::Held(HoldGrant { token: request.token, key: self.key.clone(), start: request.start, end: span.end(), expires_at, busy, cache_hit }))
+        Ok(HoldOutcome::Held(HoldGrant {
+            token: request.token,
+            key: self.key.clone(),
+            start: request.start,
+            end: span.end(),
+            expires_at,
+            busy,
+            cache_hit,
+        }))
     }
 
     fn grant(&self, hold: &HoldEntry, end: DateTime<Utc>) -> HoldGrant {
@@ -302,7 +332,11 @@ impl ActorState {
             if hold.call_id != call_id {
                 return Ok(Validation::NotFound);
             }
-            return Ok(if hold.is_live(now) { Validation::Valid { expires_at: hold.expires_at } } else { Validation::Expired });
+            return Ok(if hold.is_live(now) {
+                Validation::Valid { expires_at: hold.expires_at }
+            } else {
+                Validation::Expired
+            });
         }
         let Some(reservation) = self.ctx.store.get_reservation(token).await? else {
             return Ok(Validation::NotFound);
@@ -311,15 +345,18 @@ impl ActorState {
             return Ok(Validation::NotFound);
         }
         Ok(match reservation.status {
-            ReservationStatus::Converted => reservation
-                .converted_appointment_id
-                .map(Validation::Converted)
-                .unwrap_or(Validation::NotFound),
+            ReservationStatus::Converted => {
+                reservation.converted_appointment_id.map(Validation::Converted).unwrap_or(Validation::NotFound)
+            }
             ReservationStatus::Expired => Validation::Expired,
-            ReservationStatus::Cancelled if reservation.status_reason.as_deref() == Some("conflict") => Validation::Conflict,
+            ReservationStatus::Cancelled if reservation.status_reason.as_deref() == Some("conflict") => {
+                Validation::Conflict
+            }
             ReservationStatus::Cancelled => Validation::Released,
             ReservationStatus::Active if reservation.expires_at <= now => Validation::Expired,
-            ReservationStatus::Active if reservation.kind == ReservationKind::Offer => Validation::Valid { expires_at: reservation.expires_at },
+            ReservationStatus::Active if reservation.kind == ReservationKind::Offer => {
+                Validation::Valid { expires_at: reservation.expires_at }
+            }
             ReservationStatus::Active => {
                 // Held in the store but not in memory: another node made it. Learn it.
                 self.reload().await?;
@@ -341,13 +378,23 @@ impl ActorState {
         let service = self.service(&hold.service)?.clone();
         let now = self.ctx.clock.now();
         let appointment = appointment_for(&self.tenant, self.staff_index, &service, hold.start, &request, now);
-        let conversion = Conversion { token: &request.token, call_id: &request.call_id, appointment: &appointment, now, occupy: None };
+        let conversion = Conversion {
+            token: &request.token,
+            call_id: &request.call_id,
+            appointment: &appointment,
+            now,
+            occupy: None,
+        };
         let job_id = match self.ctx.store.convert_hold(conversion).await? {
             ConvertResult::Converted { job_id } => job_id,
             ConvertResult::NotActive => {
                 self.reload().await?;
                 let validation = self.validate(&request.token, &request.call_id).await?;
-                return Ok(ConvertOutcome::Rejected(if matches!(validation, Validation::Valid { .. }) { Validation::Conflict } else { validation }));
+                return Ok(ConvertOutcome::Rejected(if matches!(validation, Validation::Valid { .. }) {
+                    Validation::Conflict
+                } else {
+                    validation
+                }));
             }
         };
         self.cal.convert_hold(&request.token, appointment.id.clone());
@@ -382,12 +429,21 @@ impl ActorState {
         };
         let appointment = appointment_for(&self.tenant, self.staff_index, &service, request.start, &convert, now);
         let busy = appointment.busy_intervals();
-        let conversion = Conversion { token: &request.token, call_id: &request.call_id, appointment: &appointment, now, occupy: Some(&busy) };
+        let conversion = Conversion {
+            token: &request.token,
+            call_id: &request.call_id,
+            appointment: &appointment,
+            now,
+            occupy: Some(&busy),
+        };
         let job_id = match self.ctx.store.convert_hold(conversion).await {
             Ok(ConvertResult::Converted { job_id }) => job_id,
             Ok(ConvertResult::NotActive) => return Err(CalendarError::SlotTaken),
             Err(StoreError::SlotTaken) => {
-                self.reload().await?;
+                // Another node booked it: learn, then say "taken" (alternatives, never an error).
+                if let Err(err) = self.reload().await {
+                    tracing::warn!(calendar = %self.key, error = %err, "reload after conflict failed");
+                }
                 return Err(CalendarError::SlotTaken);
             }
             Err(other) => return Err(other.into()),
@@ -419,8 +475,17 @@ impl ActorState {
             return Err(CalendarError::SlotTaken);
         }
         let new_phases = phases_for(&self.tenant, self.staff_index, &service, request.new_start);
-        let Some(job_id) = self.ctx.store.reschedule_appointment(&appointment, &new_phases, now).await? else {
-            return Ok(None);
+        let job_id = match self.ctx.store.reschedule_appointment(&appointment, &new_phases, now).await {
+            Ok(Some(job_id)) => job_id,
+            Ok(None) => return Ok(None),
+            Err(StoreError::SlotTaken) => {
+                // Another node has the new time: learn it, so the alternatives offered are free.
+                if let Err(err) = self.reload().await {
+                    tracing::warn!(calendar = %self.key, error = %err, "reload after conflict failed");
+                }
+                return Err(CalendarError::SlotTaken);
+            }
+            Err(other) => return Err(other.into()),
         };
         self.cal.add_booking(appointment.id.clone(), service.busy_intervals(request.new_start));
         Ok(Some(Booked {
@@ -433,7 +498,13 @@ impl ActorState {
         }))
     }
 
-    async fn end_hold(&mut self, token: &ReservationToken, call_id: Option<&str>, reason: &'static str, end: HoldEnd) -> Result<bool, CalendarError> {
+    async fn end_hold(
+        &mut self,
+        token: &ReservationToken,
+        call_id: Option<&str>,
+        reason: &'static str,
+        end: HoldEnd,
+    ) -> Result<bool, CalendarError> {
         let now = self.ctx.clock.now();
         let Some(_) = self.ctx.store.cancel_hold(token, call_id, reason, now).await? else {
             return Ok(false);
@@ -462,7 +533,11 @@ impl ActorState {
                 self.cal.remove_hold(token);
                 self.timers.remove(token);
                 metrics::reservation_expired(due.is_compound);
-                self.emit(CalendarEvent::HoldEnded { key: self.key.clone(), token: token.clone(), reason: HoldEnd::Expired });
+                self.emit(CalendarEvent::HoldEnded {
+                    key: self.key.clone(),
+                    token: token.clone(),
+                    reason: HoldEnd::Expired,
+                });
             }
             Ok(None) => {
                 // Converted or ended elsewhere: the store knows better.
@@ -495,10 +570,14 @@ impl ActorState {
                 self.ctx.store.replace_external(&self.key, range, &items, now).await?;
                 self.reload().await?;
                 self.warm_until = Some(self.warm_until.map_or(range.end(), |u| u.max(range.end())));
-                let ours: Vec<_> = items.iter().flat_map(|b| self.cal.conflicts(&[b.interval], now)).filter_map(|o| match o {
-                    Owner::Hold(h) => Some(h.token.clone()),
-                    _ => None,
-                }).collect();
+                let ours: Vec<_> = items
+                    .iter()
+                    .flat_map(|b| self.cal.conflicts(&[b.interval], now))
+                    .filter_map(|o| match o {
+                        Owner::Hold(h) => Some(h.token.clone()),
+                        _ => None,
+                    })
+                    .collect();
                 ours
             }
         };

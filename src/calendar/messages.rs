@@ -69,7 +69,9 @@ impl HoldOutcome {
 /// What a token is worth at `start_booking` (the seed's valid / expired / conflict / not found).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Validation {
-    Valid { expires_at: DateTime<Utc> },
+    Valid {
+        expires_at: DateTime<Utc>,
+    },
     Expired,
     /// Cal.com or another booker took the slot while it was held (mirror refused, webhook).
     Conflict,
@@ -156,16 +158,31 @@ pub struct RescheduleRequest {
 #[derive(Debug, Clone)]
 pub enum ExternalChange {
     Upsert(ExternalBusy),
-    Remove { uid: String },
+    Remove {
+        uid: String,
+    },
     /// Everything known for `range` (the pre-warm); marks the range as warm.
-    Replace { range: Interval, items: Vec<ExternalBusy> },
+    Replace {
+        range: Interval,
+        items: Vec<ExternalBusy>,
+    },
 }
 
 /// What happened to holds, for the Cal.com hold mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CalendarEvent {
-    HoldCreated { key: StaffKey, token: ReservationToken, service: ServiceId, start: DateTime<Utc>, expires_at: DateTime<Utc> },
-    HoldEnded { key: StaffKey, token: ReservationToken, reason: HoldEnd },
+    HoldCreated {
+        key: StaffKey,
+        token: ReservationToken,
+        service: ServiceId,
+        start: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
+    HoldEnded {
+        key: StaffKey,
+        token: ReservationToken,
+        reason: HoldEnd,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,24 +221,47 @@ pub type Reply<T> = RpcReplyPort<Result<T, CalendarError>>;
 pub enum CalendarMsg {
     FindFree(FreeQuery, RpcReplyPort<FreeSlots>),
     Hold(HoldRequest, Reply<HoldOutcome>),
-    Validate { token: ReservationToken, call_id: String, reply: Reply<Validation> },
+    Validate {
+        token: ReservationToken,
+        call_id: String,
+        reply: Reply<Validation>,
+    },
     Convert(ConvertRequest, Reply<ConvertOutcome>),
     BookDirect(DirectRequest, Reply<Booked>),
     Reschedule(RescheduleRequest, Reply<Option<Booked>>),
     /// End a hold early (`reason`: released, call_ended, superseded).
-    Release { token: ReservationToken, call_id: Option<String>, reason: &'static str, reply: Reply<bool> },
+    Release {
+        token: ReservationToken,
+        call_id: Option<String>,
+        reason: &'static str,
+        reply: Reply<bool>,
+    },
     /// Cal.com refused the hold's mirror: the slot is taken there.
-    Withdraw { token: ReservationToken, reply: Reply<bool> },
-    Cancel { appointment_id: AppointmentId, reason: String, reply: Reply<bool> },
+    Withdraw {
+        token: ReservationToken,
+        reply: Reply<bool>,
+    },
+    Cancel {
+        appointment_id: AppointmentId,
+        reason: String,
+        reply: Reply<bool>,
+    },
     /// Booking failed for good at Cal.com (compensated): free its intervals.
-    Fail { appointment_id: AppointmentId, reason: String, reply: Reply<bool> },
+    Fail {
+        appointment_id: AppointmentId,
+        reason: String,
+        reply: Reply<bool>,
+    },
     /// Another process moved this booking away (reschedule to another stylist): forget it.
     ForgetBooking(AppointmentId),
     External(ExternalChange, Reply<Vec<ReservationToken>>),
     /// The store changed under us (another node, the sweeper): rebuild from the store.
     Reload(Option<RpcReplyPort<()>>),
     /// Timer: the hold's TTL passed (ignored unless `version` is the hold's current one).
-    Expire { token: ReservationToken, version: u64 },
+    Expire {
+        token: ReservationToken,
+        version: u64,
+    },
     /// The sweeper already expired these holds in the store.
     Forget(Vec<ReservationToken>),
     /// Live intervals with a short owner description (tests, diagnostics).

@@ -260,7 +260,12 @@ impl CalendarState {
     }
 
     /// Like [`CalendarState::free_time`], as if `appointment` were not booked (to move it).
-    pub fn free_time_without_booking(&self, windows: &[Interval], now: DateTime<Utc>, appointment: &AppointmentId) -> Vec<Interval> {
+    pub fn free_time_without_booking(
+        &self,
+        windows: &[Interval],
+        now: DateTime<Utc>,
+        appointment: &AppointmentId,
+    ) -> Vec<Interval> {
         let (Some(first), Some(last)) = (windows.first(), windows.last()) else { return Vec::new() };
         let Ok(range) = Interval::new(first.start(), last.end()) else { return Vec::new() };
         let own = self.bookings.get(appointment).copied();

@@ -8,8 +8,8 @@
 //! past that, the calendar is left stopped and the next request spawns it afresh.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -74,14 +74,24 @@ impl Actor for CalendarSupervisor {
     type State = SupervisorState;
     type Arguments = (CalendarContext, Registry);
 
-    async fn pre_start(&self, _myself: ActorRef<SupervisorMsg>, (ctx, registry): Self::Arguments) -> Result<SupervisorState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        (ctx, registry): Self::Arguments,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
         Ok(SupervisorState { ctx, registry, by_id: HashMap::new(), restarts: HashMap::new() })
     }
 
-    async fn handle(&self, myself: ActorRef<SupervisorMsg>, msg: SupervisorMsg, state: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        msg: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SupervisorMsg::Spawn { key, reply } => {
-                let running = state.registry.get(&key).map(|a| a.clone()).filter(|a| a.get_status() == ActorStatus::Running);
+                let running =
+                    state.registry.get(&key).map(|a| a.clone()).filter(|a| a.get_status() == ActorStatus::Running);
                 let result = match running {
                     Some(actor) => Ok(actor),
                     None => state.spawn(&myself.get_cell(), key).await,
@@ -93,7 +103,12 @@ impl Actor for CalendarSupervisor {
     }
 
     // Never stop because a child stopped (ractor's default): a calendar failing must not take the others down.
-    async fn handle_supervisor_evt(&self, myself: ActorRef<SupervisorMsg>, event: SupervisionEvent, state: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorFailed(cell, err) => {
                 let Some(key) = state.forget(&cell) else { return Ok(()) };
@@ -173,7 +188,9 @@ impl Calendars {
         let result = match result {
             Err(Undelivered) => {
                 self.inner.registry.remove(key);
-                self.call_once(key, &build).await.unwrap_or_else(|_| Err(CalendarError::Unavailable(format!("calendar {key} is not running"))))
+                self.call_once(key, &build)
+                    .await
+                    .unwrap_or_else(|_| Err(CalendarError::Unavailable(format!("calendar {key} is not running"))))
             }
             Ok(answer) => answer,
         };
@@ -205,7 +222,9 @@ impl Calendars {
                 Ok(Err(CalendarError::Unavailable(format!("calendar {key} did not answer in time"))))
             }
             // Delivered, but the actor died before answering (it is being restarted).
-            Ok(ractor::rpc::CallResult::SenderError) => Ok(Err(CalendarError::Unavailable(format!("calendar {key} failed")))),
+            Ok(ractor::rpc::CallResult::SenderError) => {
+                Ok(Err(CalendarError::Unavailable(format!("calendar {key} failed"))))
+            }
             Err(_) => Err(Undelivered),
         }
     }

@@ -261,6 +261,10 @@ impl Settings {
         positive("calcom.outbox.workers", self.calcom.outbox.workers as u64)?;
         positive("calcom.circuit.failure_threshold", u64::from(self.calcom.circuit.failure_threshold))?;
         positive("calcom.circuit.success_threshold", u64::from(self.calcom.circuit.success_threshold))?;
+        if self.admin.session_ttl_hours == 0 || self.admin.session_ttl_hours > 24 * 30 {
+            return Err(ConfigError::invalid("admin.session_ttl_hours", "must be 1..=720"));
+        }
+        positive("admin.login_attempts_per_minute", u64::from(self.admin.login_attempts_per_minute))?;
         if self.holds.max_active_per_call == 0 {
             return Err(ConfigError::invalid("holds.max_active_per_call", "must be at least 1"));
         }
@@ -363,6 +367,16 @@ mod tests {
         settings.retell.api_key = Secret::default();
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("retell.api_key"), "{err}");
+    }
+
+    #[test]
+    fn admin_limits_out_of_range_refuse_to_start() {
+        let mut settings = load_with(&[]).unwrap();
+        settings.admin.session_ttl_hours = 0;
+        assert!(settings.validate().unwrap_err().to_string().contains("admin.session_ttl_hours"));
+        settings.admin.session_ttl_hours = 12;
+        settings.admin.login_attempts_per_minute = 0;
+        assert!(settings.validate().unwrap_err().to_string().contains("admin.login_attempts_per_minute"));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use crate::domain::catalogue::{BookingRules, FlagDefaults, Policy, TenantCalcom};
-use crate::domain::hours::{sorted_ranges, DayOverride, Schedule, TimeRange};
-use crate::domain::{Phase, Service, Staff, Tenant, E164};
+use crate::domain::hours::{DayOverride, Schedule, TimeRange, sorted_ranges};
+use crate::domain::{E164, Phase, Service, Staff, Tenant};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,14 +232,24 @@ impl ServiceSettings {
             }
             let offset = p.offset_minutes.unwrap_or(end);
             if offset < end {
-                return Err(ConfigError::invalid(&key, format!("starts at minute {offset}, overlapping the previous phase that ends at minute {end}")));
+                return Err(ConfigError::invalid(
+                    &key,
+                    format!("starts at minute {offset}, overlapping the previous phase that ends at minute {end}"),
+                ));
             }
             end = offset + p.minutes;
-            let name = if p.name.is_empty() { if p.gap { "Einwirkzeit".into() } else { self.name.clone() } } else { p.name.clone() };
+            let name = if p.name.is_empty() {
+                if p.gap { "Einwirkzeit".into() } else { self.name.clone() }
+            } else {
+                p.name.clone()
+            };
             phases.push(Phase { name, offset_minutes: offset, duration_minutes: p.minutes, staff_busy: !p.gap });
         }
         if phases.first().is_some_and(|p| !p.staff_busy) || phases.last().is_some_and(|p| !p.staff_busy) {
-            return Err(ConfigError::invalid(key, "a service must start and end with a phase in which the stylist works"));
+            return Err(ConfigError::invalid(
+                key,
+                "a service must start and end with a phase in which the stylist works",
+            ));
         }
         Ok(phases)
     }
@@ -251,21 +261,28 @@ impl TenantSettings {
         if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(ConfigError::invalid(format!("{key}.id"), "use letters, digits, - and _"));
         }
-        let tz: chrono_tz::Tz = self
-            .timezone
-            .parse()
-            .map_err(|_| ConfigError::invalid(format!("{key}.timezone"), format!("{:?} is not an IANA time zone", self.timezone)))?;
+        let tz: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            ConfigError::invalid(format!("{key}.timezone"), format!("{:?} is not an IANA time zone", self.timezone))
+        })?;
         if self.phone_numbers.is_empty() && self.agent_ids.is_empty() {
             return Err(ConfigError::invalid(&key, "needs phone_numbers or agent_ids, or no call can reach it"));
         }
         let phone_numbers = self
             .phone_numbers
             .iter()
-            .map(|p| E164::parse(p, &self.country_code).map_err(|e| ConfigError::invalid(format!("{key}.phone_numbers"), e.to_string())))
+            .map(|p| {
+                E164::parse(p, &self.country_code)
+                    .map_err(|e| ConfigError::invalid(format!("{key}.phone_numbers"), e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let rules = &self.booking;
-        if rules.slot_step_minutes == 0 || !60u32.is_multiple_of(rules.slot_step_minutes) && !rules.slot_step_minutes.is_multiple_of(60) {
-            return Err(ConfigError::invalid(format!("{key}.booking.slot_step_minutes"), "must divide an hour (5, 10, 15, 20, 30, 60)"));
+        if rules.slot_step_minutes == 0
+            || !60u32.is_multiple_of(rules.slot_step_minutes) && !rules.slot_step_minutes.is_multiple_of(60)
+        {
+            return Err(ConfigError::invalid(
+                format!("{key}.booking.slot_step_minutes"),
+                "must divide an hour (5, 10, 15, 20, 30, 60)",
+            ));
         }
         if rules.horizon_days == 0 {
             return Err(ConfigError::invalid(format!("{key}.booking.horizon_days"), "must be greater than 0"));
@@ -303,7 +320,10 @@ impl TenantSettings {
             }
             for service in &s.services {
                 if !service_ids.contains(service) {
-                    return Err(ConfigError::invalid(format!("{stkey}.services"), format!("unknown service {service:?}")));
+                    return Err(ConfigError::invalid(
+                        format!("{stkey}.services"),
+                        format!("unknown service {service:?}"),
+                    ));
                 }
             }
             let week = match &s.hours {
@@ -329,7 +349,10 @@ impl TenantSettings {
             let busy = service.busy_phases().count();
             for (staff_id, types) in &service.event_types {
                 if !staff.iter().any(|s| &s.id == staff_id) {
-                    return Err(ConfigError::invalid(format!("{skey}.calcom_event_types"), format!("unknown staff {staff_id:?}")));
+                    return Err(ConfigError::invalid(
+                        format!("{skey}.calcom_event_types"),
+                        format!("unknown staff {staff_id:?}"),
+                    ));
                 }
                 if types.len() != busy {
                     return Err(ConfigError::invalid(

@@ -83,8 +83,8 @@ fn first_grid_point(t: DateTime<Utc>, tz: Tz, step_minutes: u32) -> DateTime<Utc
     let local = t + TimeDelta::seconds(i64::from(offset_secs));
     let minute_of_day = local.hour() * 60 + local.minute();
     let rem = minute_of_day % step_minutes;
-    let mut aligned = t - TimeDelta::seconds(i64::from(local.second()))
-        - TimeDelta::nanoseconds(i64::from(local.nanosecond()));
+    let mut aligned =
+        t - TimeDelta::seconds(i64::from(local.second())) - TimeDelta::nanoseconds(i64::from(local.nanosecond()));
     if rem != 0 {
         aligned += TimeDelta::minutes(i64::from(step_minutes - rem));
     }

@@ -132,8 +132,18 @@ const MIN_CALL_ID_LEN: usize = 10;
 const MAX_CALL_ID_LEN: usize = 128;
 /// Values LLM flows were seen to send instead of the real id (seed RCAs, 2025-10/11).
 const PLACEHOLDERS: &[&str] = &[
-    "undefined", "none", "null", "nil", "current", "current_call", "call_id", "dummy_call_id", "test",
-    "unknown", "string", "example",
+    "undefined",
+    "none",
+    "null",
+    "nil",
+    "current",
+    "current_call",
+    "call_id",
+    "dummy_call_id",
+    "test",
+    "unknown",
+    "string",
+    "example",
 ];
 
 impl CallId {
@@ -182,14 +192,29 @@ mod tests {
 
     #[test]
     fn real_retell_call_ids_are_accepted() {
-        for id in ["call_a3b1c2d4e5f60718293a4b5c6d7e8f90", "call_2f1e0d9c8b7a6f5e4d3c2b1a09f8e7d6", "web-call-12345-abcdef"] {
+        for id in
+            ["call_a3b1c2d4e5f60718293a4b5c6d7e8f90", "call_2f1e0d9c8b7a6f5e4d3c2b1a09f8e7d6", "web-call-12345-abcdef"]
+        {
             assert!(CallId::parse(id).is_ok(), "{id}");
         }
     }
 
     #[test]
     fn placeholder_call_ids_are_refused() {
-        for id in ["call_1", "call_001", "12345", "undefined", "None", "current", "null", "", "  ", "{{call_id}}", "dummy_call_id", "CALL_000123"] {
+        for id in [
+            "call_1",
+            "call_001",
+            "12345",
+            "undefined",
+            "None",
+            "current",
+            "null",
+            "",
+            "  ",
+            "{{call_id}}",
+            "dummy_call_id",
+            "CALL_000123",
+        ] {
             assert!(CallId::parse(id).is_err(), "{id:?} must be refused");
         }
     }

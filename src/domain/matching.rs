@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn an_unclear_request_is_ambiguous_not_guessed() {
-        assert_eq!(best_match("haarschnitt", &salon()), Match::Ambiguous(vec!["herrenhaarschnitt", "damenhaarschnitt"]));
+        assert_eq!(
+            best_match("haarschnitt", &salon()),
+            Match::Ambiguous(vec!["herrenhaarschnitt", "damenhaarschnitt"])
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::signature::SignatureError;
-use super::{read_body, require_json, AppState};
-use crate::calcom::webhook::{verify, WebhookEvent};
+use super::{AppState, read_body, require_json};
+use crate::calcom::webhook::{WebhookEvent, verify};
 use crate::domain::TenantId;
 use crate::metrics;
 
@@ -50,7 +50,9 @@ async fn webhook(
         .tenants()
         .iter()
         .filter(|t| wanted.as_ref().is_none_or(|w| &t.id == w))
-        .find(|t| !t.calcom.webhook_secret.is_empty() && verify(t.calcom.webhook_secret.expose().as_bytes(), &body, signature))
+        .find(|t| {
+            !t.calcom.webhook_secret.is_empty() && verify(t.calcom.webhook_secret.expose().as_bytes(), &body, signature)
+        })
         .cloned();
     let Some(tenant) = tenant else {
         metrics::webhook_rejected("calcom", "bad_signature");
@@ -63,7 +65,10 @@ async fn webhook(
         return Ok(Json(json!({"status": "duplicate"})).into_response());
     }
     match app.sync.apply_webhook(&tenant, &event).await {
-        Ok(applied) => Ok(Json(json!({"status": "applied", "effect": applied.describe(), "withdrawn_holds": applied.withdrawn})).into_response()),
+        Ok(applied) => {
+            Ok(Json(json!({"status": "applied", "effect": applied.describe(), "withdrawn_holds": applied.withdrawn}))
+                .into_response())
+        }
         Err(err) => {
             let _ = app.store.forget_delivery("calcom", &delivery).await;
             Err(ApiError::Unavailable(err))

@@ -5,9 +5,9 @@
 //! reads something sensible instead of a stack trace. Internal details never reach the body; they
 //! are logged with the request's span.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::booking::ContextError;
@@ -85,7 +85,9 @@ impl ApiError {
             StatusCode::NOT_FOUND if matches!(self, ApiError::Context(_)) => {
                 "Dieser Anruf kann leider keinem Salon zugeordnet werden. Bitte wenden Sie sich direkt an den Salon."
             }
-            _ => "Es ist ein technischer Fehler aufgetreten. Bitte versuchen Sie es noch einmal oder wenden Sie sich direkt an den Salon.",
+            _ => {
+                "Es ist ein technischer Fehler aufgetreten. Bitte versuchen Sie es noch einmal oder wenden Sie sich direkt an den Salon."
+            }
         }
     }
 

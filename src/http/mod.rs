@@ -9,6 +9,7 @@ mod calcom;
 pub mod error;
 mod health;
 mod middleware;
+pub mod openapi;
 pub mod retell;
 pub mod signature;
 
@@ -16,17 +17,17 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, HeaderName};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderName, header};
 use axum::routing::get;
 use axum::{BoxError, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::booking::idempotency::Idempotency;
 use crate::booking::BookingService;
+use crate::booking::idempotency::Idempotency;
 use crate::calcom::sync::SyncHandle;
 use crate::clock::Clock;
 use crate::secret::Secret;
@@ -59,18 +60,15 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application router. `extra` routes (admin pages) are merged under the same layers.
 pub fn router(state: AppState, limits: Limits, extra: Option<Router>) -> Router {
     let body_limit = state.body_limit;
-    let limited = Router::new()
-        .merge(retell::routes())
-        .merge(calcom::routes())
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(
+    let limited =
+        Router::new().merge(retell::routes()).merge(calcom::routes()).layer(DefaultBodyLimit::max(body_limit)).layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(overloaded))
                 .load_shed()
                 .concurrency_limit(limits.max_concurrent_requests)
                 .timeout(limits.request_timeout),
         );
-    let mut open = Router::new().merge(health::routes());
+    let mut open = Router::new().merge(health::routes()).merge(openapi::routes(state.metrics.is_some()));
     if state.metrics.is_some() {
         open = open.route("/metrics", get(health::metrics));
     }
@@ -86,10 +84,13 @@ pub fn router(state: AppState, limits: Limits, extra: Option<Router>) -> Router 
 
 /// A router serving only `/metrics` (for the internal metrics address).
 pub fn metrics_router(handle: PrometheusHandle) -> Router {
-    Router::new().route("/metrics", get(move || {
-        let handle = handle.clone();
-        async move { health::render_metrics(&handle) }
-    }))
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move { health::render_metrics(&handle) }
+        }),
+    )
 }
 
 async fn overloaded(err: BoxError) -> ApiError {
@@ -107,7 +108,9 @@ pub(crate) fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Re
     match body {
         Ok(bytes) if bytes.len() <= limit => Ok(bytes),
         Ok(_) => Err(ApiError::PayloadTooLarge(limit)),
-        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge(limit)),
+        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::PayloadTooLarge(limit))
+        }
         Err(rejection) => Err(ApiError::bad_request("unreadable_body", rejection.body_text())),
     }
 }
@@ -116,9 +119,5 @@ pub(crate) fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Re
 pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    if essence.eq_ignore_ascii_case("application/json") {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType)
-    }
+    if essence.eq_ignore_ascii_case("application/json") { Ok(()) } else { Err(ApiError::UnsupportedMediaType) }
 }

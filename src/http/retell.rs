@@ -6,21 +6,21 @@
 //! idempotency key (tenant, call id, function, normalised arguments). This module decides nothing
 //! about bookings; it translates.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::{read_body, require_json, AppState};
+use super::{AppState, read_body, require_json};
 use crate::booking::answer::*;
-use crate::booking::idempotency::{args_digest, Fresh, Transient};
+use crate::booking::idempotency::{Fresh, Transient, args_digest};
 use crate::booking::{CallContext, CallInfo};
 use crate::metrics;
 use crate::store::{CallRecord, IdempotencyKey};
@@ -84,6 +84,7 @@ impl Function {
 }
 
 /// Arguments, parsed per function before anything runs.
+#[derive(Debug)]
 enum Request {
     CheckAvailability(CheckAvailabilityArgs),
     StartBooking(StartBookingArgs),
@@ -109,10 +110,15 @@ fn parse_args(function: Function, args: Value) -> Result<Request, ApiError> {
     })
 }
 
+/// What `CallId::parse` accepts after trimming (placeholders such as `call_1` aside), for the
+/// OpenAPI document: real Retell call ids are `call_` plus hex digits.
+pub(super) const CALL_ID_PATTERN: &str = "^[A-Za-z0-9_-]{10,128}$";
+
 /// The call fields we use from Retell's `call` object (the rest, transcripts included, is ignored).
-#[derive(Debug, Default, Deserialize)]
-struct RetellCall {
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub(super) struct RetellCall {
     #[serde(default)]
+    #[schemars(pattern(CALL_ID_PATTERN))]
     call_id: Option<String>,
     #[serde(default)]
     agent_id: Option<String>,
@@ -140,8 +146,8 @@ impl RetellCall {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct FunctionEnvelope {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub(super) struct FunctionEnvelope {
     name: String,
     #[serde(default = "empty_object")]
     args: Value,
@@ -157,11 +163,84 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", format!("body: {e}")))
 }
 
+/// A body that must be a JSON object, like its `call`. serde would also read a struct from an
+/// array of its fields in order (`["check_availability", {...}]`), which no Retell request is; the
+/// schema-driven fuzz found such bodies accepted.
+fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: Value = parse_json(body)?;
+    if !value.is_object() || value.get("call").is_some_and(Value::is_array) {
+        return Err(ApiError::bad_request("invalid_json", "body: expected a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::bad_request("invalid_json", format!("body: {e}")))
+}
+
+/// A function call as the handlers understand it: parsed from the verified raw body, before any
+/// tenant, idempotency or booking work. [`parse_function_call`] and [`parse_args_only_call`] are
+/// the handlers' own parsers, and the fuzz targets in `fuzz/` call them, so the fuzzed code is
+/// the served code.
+#[derive(Debug)]
+pub struct ParsedCall {
+    pub function: Function,
+    pub call: CallInfo,
+    /// [`args_digest`] of the arguments: the argument part of the idempotency key.
+    pub args_digest: String,
+    request: Request,
+}
+
+impl ParsedCall {
+    fn new(function: Function, call: CallInfo, args: Value) -> Result<ParsedCall, ApiError> {
+        // Not only for "args only" mode: `"args": ["Dauerwelle", "morgen"]` would otherwise be
+        // read positionally into the argument struct (found by the schema-driven fuzz).
+        if !args.is_object() {
+            return Err(ApiError::bad_request("invalid_arguments", "the arguments must be a JSON object"));
+        }
+        let args_digest = args_digest(&args);
+        let request = parse_args(function, args)?;
+        Ok(ParsedCall { function, call, args_digest, request })
+    }
+}
+
+/// Default mode, `{"name", "args", "call"}`: 400 (not JSON, bad arguments) or 404 (unknown function).
+pub fn parse_function_call(body: &[u8]) -> Result<ParsedCall, ApiError> {
+    let envelope: FunctionEnvelope = parse_object(body)?;
+    let function = Function::parse(&envelope.name).ok_or_else(|| ApiError::UnknownFunction(envelope.name.clone()))?;
+    ParsedCall::new(function, envelope.call.info(), envelope.args)
+}
+
+/// "Args only" mode: the body is the arguments object, the function comes from the path, the
+/// call from the `X-Retell-*` headers (`header` looks one up) or `call_id` in the arguments.
+pub fn parse_args_only_call(
+    name: &str,
+    body: &[u8],
+    header: impl Fn(&str) -> Option<String>,
+) -> Result<ParsedCall, ApiError> {
+    let args: Value = parse_json(body)?;
+    if !args.is_object() {
+        return Err(ApiError::bad_request("invalid_arguments", "the body must be a JSON object of arguments"));
+    }
+    let function = Function::parse(name).ok_or_else(|| ApiError::UnknownFunction(name.to_owned()))?;
+    let info = CallInfo {
+        args_only: true,
+        call_id: header("x-retell-call-id").or_else(|| args.get("call_id").and_then(Value::as_str).map(str::to_owned)),
+        agent_id: header("x-retell-agent-id"),
+        from_number: header("x-retell-from-number"),
+        to_number: header("x-retell-to-number"),
+    };
+    ParsedCall::new(function, info, args)
+}
+
+/// A Retell call webhook body (`{"event", "call"}`), as the webhook handler parses it.
+pub fn parse_webhook(body: &[u8]) -> Result<WebhookEnvelope, ApiError> {
+    parse_object(body)
+}
+
 fn verified(app: &AppState, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     let body = read_body(body, app.body_limit)?;
     let header = headers.get("x-retell-signature").and_then(|v| v.to_str().ok());
     let now_ms = app.clock.now().timestamp_millis();
-    if let Err(err) = super::signature::verify(&body, header, app.retell_key.expose().as_bytes(), now_ms, app.signature_tolerance_ms) {
+    if let Err(err) =
+        super::signature::verify(&body, header, app.retell_key.expose().as_bytes(), now_ms, app.signature_tolerance_ms)
+    {
         metrics::webhook_rejected("retell", err.reason());
         return Err(ApiError::Unauthorized(err));
     }
@@ -169,11 +248,13 @@ fn verified(app: &AppState, headers: &HeaderMap, body: Result<Bytes, BytesReject
     Ok(body)
 }
 
-async fn function_call(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn function_call(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = verified(&app, &headers, body)?;
-    let envelope: FunctionEnvelope = parse_json(&body)?;
-    let function = Function::parse(&envelope.name).ok_or_else(|| ApiError::UnknownFunction(envelope.name.clone()))?;
-    run(&app, function, envelope.call.info(), envelope.args).await
+    run(&app, parse_function_call(&body)?).await
 }
 
 async fn function_call_args_only(
@@ -183,34 +264,22 @@ async fn function_call_args_only(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = verified(&app, &headers, body)?;
-    let args: Value = parse_json(&body)?;
-    if !args.is_object() {
-        return Err(ApiError::bad_request("invalid_arguments", "the body must be a JSON object of arguments"));
-    }
-    let function = Function::parse(&name).ok_or(ApiError::UnknownFunction(name))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let info = CallInfo {
-        args_only: true,
-        call_id: header("x-retell-call-id").or_else(|| args.get("call_id").and_then(Value::as_str).map(str::to_owned)),
-        agent_id: header("x-retell-agent-id"),
-        from_number: header("x-retell-from-number"),
-        to_number: header("x-retell-to-number"),
-    };
-    run(&app, function, info, args).await
+    run(&app, parse_args_only_call(&name, &body, header)?).await
 }
 
 /// Answers one function call and records how long that took (`retell_function_duration_seconds`,
 /// the latency behind the `check_availability` objective in `ops/prometheus/alerts.yml`).
-async fn run(app: &AppState, function: Function, info: CallInfo, args: Value) -> Result<Response, ApiError> {
+async fn run(app: &AppState, parsed: ParsedCall) -> Result<Response, ApiError> {
+    let function = parsed.function;
     let started = std::time::Instant::now();
-    let answered = answer(app, function, info, args).await;
+    let answered = answer(app, parsed).await;
     metrics::retell_function_duration(function.name(), started.elapsed());
     answered
 }
 
-async fn answer(app: &AppState, function: Function, info: CallInfo, args: Value) -> Result<Response, ApiError> {
-    let digest = args_digest(&args);
-    let request = parse_args(function, args)?;
+async fn answer(app: &AppState, parsed: ParsedCall) -> Result<Response, ApiError> {
+    let ParsedCall { function, call: info, args_digest: digest, request } = parsed;
     let call = app.booking.resolve_call(&info).await?;
     let span = tracing::Span::current();
     span.record("call_id", call.call_id.as_str());
@@ -236,7 +305,8 @@ async fn answer(app: &AppState, function: Function, info: CallInfo, args: Value)
     if stored.replayed {
         metrics::idempotent_replay(function.name());
     }
-    let mut response = (StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body.to_string()).into_response();
+    let mut response =
+        (StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK), stored.body.to_string()).into_response();
     let headers = response.headers_mut();
     headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if stored.replayed {
@@ -245,7 +315,11 @@ async fn answer(app: &AppState, function: Function, info: CallInfo, args: Value)
     Ok(response)
 }
 
-async fn execute(booking: crate::booking::BookingService, call: CallContext, request: Request) -> Result<Fresh, Transient> {
+async fn execute(
+    booking: crate::booking::BookingService,
+    call: CallContext,
+    request: Request,
+) -> Result<Fresh, Transient> {
     let (function, outcome) = match request {
         Request::CheckAvailability(a) => (Function::CheckAvailability, booking.check_availability(&call, a).await),
         Request::StartBooking(a) => (Function::StartBooking, booking.start_booking(&call, a).await),
@@ -274,17 +348,23 @@ async fn execute(booking: crate::booking::BookingService, call: CallContext, req
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct WebhookEnvelope {
-    event: String,
+/// A Retell call webhook; only `event` and the call's fields we use are read.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct WebhookEnvelope {
+    /// `call_started`, `call_ended`, `call_analyzed`; other events are acknowledged and ignored.
+    pub event: String,
     #[serde(default)]
     call: RetellCall,
 }
 
 /// `call_started`, `call_ended`, `call_analyzed`; other events are acknowledged and ignored.
-async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = verified(&app, &headers, body)?;
-    let envelope: WebhookEnvelope = parse_json(&body)?;
+    let envelope = parse_webhook(&body)?;
     let status = match envelope.event.as_str() {
         "call_started" => "started",
         "call_ended" => "ended",
@@ -329,7 +409,49 @@ async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Result<B
 
 #[cfg(test)]
 mod tests {
-    use super::Function;
+    use super::*;
+
+    fn code(result: Result<impl std::fmt::Debug, ApiError>) -> (u16, &'static str) {
+        let err = result.expect_err("refused");
+        (err.status().as_u16(), err.code())
+    }
+
+    /// Regression (schema-driven fuzz): serde reads a struct from an array of its fields in order,
+    /// so positional arguments and array bodies were accepted as if they were objects.
+    #[test]
+    fn arguments_and_bodies_must_be_objects_never_positional_arrays() {
+        let call = r#"{"call_id": "call_8d1f0c2b7e4a", "to_number": "+4930123456789"}"#;
+        let positional =
+            format!(r#"{{"name": "check_availability", "args": ["Dauerwelle", "morgen"], "call": {call}}}"#);
+        assert_eq!(code(parse_function_call(positional.as_bytes())), (400, "invalid_arguments"));
+        let all_defaults = format!(r#"{{"name": "cancel_booking", "args": [null, null], "call": {call}}}"#);
+        assert_eq!(code(parse_function_call(all_defaults.as_bytes())), (400, "invalid_arguments"));
+        let array_body = format!(r#"["get_appointments", {{}}, {call}]"#);
+        assert_eq!(code(parse_function_call(array_body.as_bytes())), (400, "invalid_json"));
+        assert_eq!(code(parse_webhook(br#"["call_started"]"#)), (400, "invalid_json"));
+        let positional_call =
+            br#"{"event": "call_ended", "call": ["call_8d1f0c2b7e4a", null, null, "+4930123456789"]}"#;
+        assert_eq!(code(parse_webhook(positional_call)), (400, "invalid_json"));
+        assert_eq!(code(parse_args_only_call("cancel_booking", b"[null, null]", |_| None)), (400, "invalid_arguments"));
+        // The object forms still parse.
+        let object = format!(r#"{{"name": "cancel_booking", "args": {{}}, "call": {call}}}"#);
+        assert_eq!(parse_function_call(object.as_bytes()).unwrap().function, Function::CancelBooking);
+        assert_eq!(parse_webhook(br#"{"event": "call_started"}"#).unwrap().event, "call_started");
+    }
+
+    /// Regression (fuzz target `retell_payload`): serde_json's default float parsing may be 1 ULP
+    /// off, so an 87-digit number and its shortest re-encoding (`1.0555555555555556e86`) parsed to
+    /// different values and gave different idempotency digests (BK-3). Fixed by `float_roundtrip`.
+    #[test]
+    fn the_argument_digest_does_not_depend_on_how_a_number_is_spelled() {
+        // The fuzzer's number: 87 digits, parsed as 1.0555555555555555e86 without float_roundtrip.
+        let long = format!(r#"{{"service": "Herrenschnitt", "date": "morgen", "extra": 10{}}}"#, "5".repeat(85));
+        let first = parse_args_only_call("find_alternatives", long.as_bytes(), |_| None).unwrap();
+        let value: Value = serde_json::from_str(&long).unwrap();
+        let again = parse_args_only_call("find_alternatives", value.to_string().as_bytes(), |_| None).unwrap();
+        assert!(value["extra"].is_f64(), "{value}");
+        assert_eq!(first.args_digest, again.args_digest);
+    }
 
     #[test]
     fn version_suffixes_are_stripped() {

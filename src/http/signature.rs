@@ -41,7 +41,14 @@ impl SignatureError {
 pub fn parse_header(value: &str) -> Result<(i64, [u8; 32]), SignatureError> {
     let rest = value.strip_prefix("v=").ok_or(SignatureError::Malformed)?;
     let (timestamp, digest) = rest.split_once(",d=").ok_or(SignatureError::Malformed)?;
-    if timestamp.is_empty() || timestamp.len() > MAX_TIMESTAMP_DIGITS || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+    if timestamp.is_empty() || timestamp.len() > MAX_TIMESTAMP_DIGITS || !timestamp.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(SignatureError::Malformed);
+    }
+    // Canonical digits only: the MAC covers `timestamp.to_string()`, so `v=0170…` would verify with
+    // the digest of `v=170…` — one signature, many headers (found by fuzzing). Retell's SDKs sign
+    // the digits verbatim and never write a leading zero.
+    if timestamp.len() > 1 && timestamp.starts_with('0') {
         return Err(SignatureError::Malformed);
     }
     if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
@@ -54,10 +61,19 @@ pub fn parse_header(value: &str) -> Result<(i64, [u8; 32]), SignatureError> {
 }
 
 /// Checks `header` for `body` with `key` at `now_ms`.
-pub fn verify(body: &[u8], header: Option<&str>, key: &[u8], now_ms: i64, tolerance_ms: i64) -> Result<(), SignatureError> {
+pub fn verify(
+    body: &[u8],
+    header: Option<&str>,
+    key: &[u8],
+    now_ms: i64,
+    tolerance_ms: i64,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let (timestamp, digest) = parse_header(header.trim())?;
-    if (now_ms - timestamp).abs() > tolerance_ms {
+    // `abs_diff` cannot overflow whatever the clock says (`now_ms - timestamp` did for extreme
+    // clocks, found by fuzzing); a negative tolerance accepts nothing.
+    let fresh = u64::try_from(tolerance_ms).is_ok_and(|tolerance| now_ms.abs_diff(timestamp) <= tolerance);
+    if !fresh {
         return Err(SignatureError::Stale);
     }
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| SignatureError::Mismatch)?;
@@ -93,7 +109,10 @@ mod tests {
 
     #[test]
     fn an_empty_body_has_its_own_signature() {
-        assert_eq!(sign(b"", KEY, TS), "v=1700000000000,d=3c2757e9ff3f06dc2b4957bb8f8018c615ab2e0c6f522e1de8537bf316688224");
+        assert_eq!(
+            sign(b"", KEY, TS),
+            "v=1700000000000,d=3c2757e9ff3f06dc2b4957bb8f8018c615ab2e0c6f522e1de8537bf316688224"
+        );
     }
 
     #[test]
@@ -110,6 +129,34 @@ mod tests {
         assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, TS + FIVE_MIN, FIVE_MIN), Ok(()));
         assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, TS + FIVE_MIN + 1, FIVE_MIN), Err(SignatureError::Stale));
         assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, TS - FIVE_MIN - 1, FIVE_MIN), Err(SignatureError::Stale));
+    }
+
+    /// Regression (fuzz target `signature_header`): `now_ms - timestamp` overflowed for extreme
+    /// clocks: a panic with overflow checks, a wrapped (possibly negative) difference without.
+    #[test]
+    fn extreme_clocks_and_tolerances_are_answered_not_overflowed() {
+        assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, i64::MIN, FIVE_MIN), Err(SignatureError::Stale));
+        assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, i64::MAX, FIVE_MIN), Err(SignatureError::Stale));
+        assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, i64::MIN, i64::MAX), Err(SignatureError::Stale));
+        assert_eq!(verify(BODY, Some(SDK_HEADER), KEY, TS, i64::MAX), Ok(()));
+        assert_eq!(
+            verify(BODY, Some(SDK_HEADER), KEY, TS, -1),
+            Err(SignatureError::Stale),
+            "a negative tolerance accepts nothing"
+        );
+    }
+
+    /// Regression (fuzz target `signature_header`, input `v=01700000000000,d=<SDK digest>`): a
+    /// leading zero was parsed away, so a genuine signature verified under another header.
+    #[test]
+    fn a_timestamp_with_leading_zeros_is_malformed_not_another_spelling_of_a_valid_one() {
+        let padded = SDK_HEADER.replace("v=1700000000000", "v=01700000000000");
+        assert_eq!(verify(BODY, Some(&padded), KEY, TS, FIVE_MIN), Err(SignatureError::Malformed));
+        assert_eq!(
+            parse_header(&SDK_HEADER.replace("v=1700000000000", "v=0")).map(|(ts, _)| ts),
+            Ok(0),
+            "zero itself is canonical"
+        );
     }
 
     #[test]

@@ -7,11 +7,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::calendar::{occupy, Owner};
+use super::calendar::{Owner, occupy};
 use super::outbox::INSERT_OUTBOX;
 use super::row::DbRow;
 use super::types::*;
-use super::{with_read, with_write, Store, StoreError};
+use super::{Store, StoreError, with_read, with_write};
 use crate::domain::{AppointmentId, Interval, ReservationToken, TenantId};
 
 const APPOINTMENT_COLUMNS: &str = "id, tenant_id, staff_id, service_id, reservation_token, call_id, customer_name, \
@@ -69,7 +69,6 @@ macro_rules! insert_appointment {
 }
 pub(crate) use insert_appointment;
 
-
 /// The result of a phase's Cal.com work, written by the sync worker.
 #[derive(Debug, Clone)]
 pub struct PhaseUpdate {
@@ -85,7 +84,8 @@ pub struct PhaseUpdate {
 impl Store {
     pub async fn get_appointment(&self, id: &AppointmentId) -> Result<Option<Appointment>, StoreError> {
         let sql = format!("SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1");
-        let phases_sql = format!("SELECT {PHASE_COLUMNS} FROM appointment_phases WHERE appointment_id = $1 ORDER BY seq");
+        let phases_sql =
+            format!("SELECT {PHASE_COLUMNS} FROM appointment_phases WHERE appointment_id = $1 ORDER BY seq");
         with_read!(self, pool => {
             let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(pool).await? else {
                 return Ok(None);
@@ -97,7 +97,12 @@ impl Store {
     }
 
     /// Confirmed appointments of one caller (by phone) that end after `from`, soonest first.
-    pub async fn appointments_by_phone(&self, tenant: &TenantId, phone: &str, from: DateTime<Utc>) -> Result<Vec<Appointment>, StoreError> {
+    pub async fn appointments_by_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<Appointment>, StoreError> {
         let sql = "SELECT id FROM appointments WHERE tenant_id = $1 AND customer_phone = $2 AND status = 'confirmed' \
                    AND end_time > $3 ORDER BY start_time LIMIT 50";
         let ids: Vec<String> = with_read!(self, pool => sqlx::query_scalar(sql).bind(tenant.as_str()).bind(phone).bind(from).fetch_all(pool).await)?;
@@ -113,7 +118,8 @@ impl Store {
     /// The appointment a reservation was converted into.
     pub async fn appointment_for_token(&self, token: &ReservationToken) -> Result<Option<Appointment>, StoreError> {
         let sql = "SELECT id FROM appointments WHERE reservation_token = $1";
-        let id: Option<String> = with_read!(self, pool => sqlx::query_scalar(sql).bind(token.as_str()).fetch_optional(pool).await)?;
+        let id: Option<String> =
+            with_read!(self, pool => sqlx::query_scalar(sql).bind(token.as_str()).fetch_optional(pool).await)?;
         match id {
             Some(id) => self.get_appointment(&AppointmentId::new(id)).await,
             None => Ok(None),
@@ -122,13 +128,25 @@ impl Store {
 
     /// Cancels a confirmed appointment of `tenant`: frees its intervals and queues the Cal.com
     /// cancellation. `false` when it is not (or no longer) confirmed.
-    pub async fn cancel_appointment(&self, tenant: &TenantId, id: &AppointmentId, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn cancel_appointment(
+        &self,
+        tenant: &TenantId,
+        id: &AppointmentId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         self.end_appointment(tenant, id, AppointmentStatus::Cancelled, reason, now, true).await
     }
 
     /// Marks an appointment failed (Cal.com refused it for good and the booked phases were
     /// compensated) and frees its intervals.
-    pub async fn fail_appointment(&self, tenant: &TenantId, id: &AppointmentId, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn fail_appointment(
+        &self,
+        tenant: &TenantId,
+        id: &AppointmentId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         self.end_appointment(tenant, id, AppointmentStatus::Failed, reason, now, false).await
     }
 
@@ -248,7 +266,12 @@ impl Store {
     }
 
     /// Records a phase's Cal.com state.
-    pub async fn update_phase(&self, id: &AppointmentId, update: &PhaseUpdate, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn update_phase(
+        &self,
+        id: &AppointmentId,
+        update: &PhaseUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let sql = "UPDATE appointment_phases SET sync_status = $3, \
             calcom_booking_uid = COALESCE($4, calcom_booking_uid), calcom_booking_id = COALESCE($5, calcom_booking_id), \
             sync_error = $6, sync_attempts = sync_attempts + $7, updated_at = $8 \
@@ -269,7 +292,12 @@ impl Store {
         })
     }
 
-    pub async fn set_sync_state(&self, id: &AppointmentId, state: SyncState, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn set_sync_state(
+        &self,
+        id: &AppointmentId,
+        state: SyncState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         with_write!(self, pool => {
             sqlx::query("UPDATE appointments SET sync_state = $2, updated_at = $3 WHERE id = $1")
                 .bind(id.as_str())
@@ -297,7 +325,8 @@ pub(crate) fn appointment_from_row(row: &impl DbRow, phases: Vec<AppointmentPhas
         start: row.time("start_time")?,
         end: row.time("end_time")?,
         is_compound: row.flag("is_compound")?,
-        status: AppointmentStatus::parse(&row.text("status")?).ok_or_else(|| StoreError::corrupt("appointment status"))?,
+        status: AppointmentStatus::parse(&row.text("status")?)
+            .ok_or_else(|| StoreError::corrupt("appointment status"))?,
         status_reason: row.opt_text("status_reason")?,
         sync_state: SyncState::parse(&row.text("sync_state")?).ok_or_else(|| StoreError::corrupt("sync state"))?,
         reschedule_count: row.int("reschedule_count")? as i32,

@@ -17,7 +17,7 @@ use super::appointments::insert_appointment;
 use super::outbox::INSERT_OUTBOX;
 use super::row::DbRow;
 use super::types::*;
-use super::{with_read, with_write, Store, StoreError};
+use super::{Store, StoreError, with_read, with_write};
 use crate::domain::{AppointmentId, Interval, ReservationToken, StaffKey, TenantId};
 
 /// A hold that the store expired (TTL passed).
@@ -54,6 +54,15 @@ pub struct Conversion<'a> {
 pub struct MirrorRecord {
     pub seq: u16,
     pub uid: String,
+}
+
+/// `calcom_reservations`: a JSON array once the mirror settled (the shape older rows have too),
+/// `{"in_progress": [...]}` while it is still making reservations.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum StoredMirrors {
+    Settled(Vec<MirrorRecord>),
+    InProgress { in_progress: Vec<MirrorRecord> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,11 +113,21 @@ pub(crate) struct Owner<'a> {
 /// Inserting busy intervals, the one step whose conflict semantics differ per backend.
 pub(crate) trait BusyWriter {
     /// Inserts all of `busy` or none; `Ok(false)` when an active interval overlaps.
-    async fn insert_busy(&mut self, owner: &Owner<'_>, busy: &[Interval], now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn insert_busy(
+        &mut self,
+        owner: &Owner<'_>,
+        busy: &[Interval],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 impl BusyWriter for SqliteConnection {
-    async fn insert_busy(&mut self, owner: &Owner<'_>, busy: &[Interval], now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn insert_busy(
+        &mut self,
+        owner: &Owner<'_>,
+        busy: &[Interval],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         for interval in busy {
             let inserted = sqlx::query(SQLITE_INSERT_INTERVAL)
                 .bind(owner.tenant)
@@ -135,7 +154,12 @@ impl BusyWriter for SqliteConnection {
 }
 
 impl BusyWriter for PgConnection {
-    async fn insert_busy(&mut self, owner: &Owner<'_>, busy: &[Interval], now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn insert_busy(
+        &mut self,
+        owner: &Owner<'_>,
+        busy: &[Interval],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let starts: Vec<DateTime<Utc>> = busy.iter().map(Interval::start).collect();
         let ends: Vec<DateTime<Utc>> = busy.iter().map(Interval::end).collect();
         let inserted: Vec<i64> = sqlx::query_scalar(PG_INSERT_INTERVALS)
@@ -259,7 +283,11 @@ impl Store {
 
     /// Marks an active hold expired once its TTL has passed. `None` when it was not active
     /// (converted or released meanwhile, or expired by another process).
-    pub async fn expire_hold(&self, token: &ReservationToken, now: DateTime<Utc>) -> Result<Option<DueHold>, StoreError> {
+    pub async fn expire_hold(
+        &self,
+        token: &ReservationToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DueHold>, StoreError> {
         let sql = "UPDATE appointment_reservations SET status = 'expired', status_reason = 'ttl', updated_at = $2 \
             WHERE reservation_token = $1 AND status = 'active' AND expires_at <= $2 \
             RETURNING tenant_id, staff_id, kind, is_compound";
@@ -466,27 +494,97 @@ impl Store {
         })
     }
 
-    /// Records the Cal.com slot reservations that mirror a hold (empty: none left).
-    pub async fn set_reservation_mirrors(&self, token: &ReservationToken, mirrors: &[MirrorRecord]) -> Result<(), StoreError> {
-        let value = (!mirrors.is_empty()).then_some(Json(mirrors));
+    /// Records the Cal.com slot reservations that mirror a hold (empty: none left) and marks the
+    /// mirror settled (see [`Store::reservation_mirror_state`]).
+    pub async fn set_reservation_mirrors(
+        &self,
+        token: &ReservationToken,
+        mirrors: &[MirrorRecord],
+    ) -> Result<(), StoreError> {
+        self.write_mirrors(token, &StoredMirrors::Settled(mirrors.to_vec())).await
+    }
+
+    /// Records the reservations a mirror has made so far, while it is still making them.
+    pub async fn note_reservation_mirrors(
+        &self,
+        token: &ReservationToken,
+        mirrors: &[MirrorRecord],
+    ) -> Result<(), StoreError> {
+        self.write_mirrors(token, &StoredMirrors::InProgress { in_progress: mirrors.to_vec() }).await
+    }
+
+    async fn write_mirrors(&self, token: &ReservationToken, mirrors: &StoredMirrors) -> Result<(), StoreError> {
         with_write!(self, pool => {
             sqlx::query("UPDATE appointment_reservations SET calcom_reservations = $2 WHERE reservation_token = $1")
                 .bind(token.as_str())
-                .bind(value)
+                .bind(Json(mirrors))
                 .execute(pool)
                 .await?;
             Ok(())
         })
     }
 
+    /// Every Cal.com reservation of the hold that we know of (settled or still being made).
     pub async fn reservation_mirrors(&self, token: &ReservationToken) -> Result<Vec<MirrorRecord>, StoreError> {
+        Ok(match self.stored_mirrors(token).await? {
+            Some(StoredMirrors::Settled(all) | StoredMirrors::InProgress { in_progress: all }) => all,
+            None => Vec::new(),
+        })
+    }
+
+    /// The hold's Cal.com reservations once its mirror has settled; `None` before: the mirror may be
+    /// in flight (on this or another node) or have been cut off by a crash, so Cal.com may hold a
+    /// reservation of ours that is not recorded here.
+    pub async fn reservation_mirror_state(
+        &self,
+        token: &ReservationToken,
+    ) -> Result<Option<Vec<MirrorRecord>>, StoreError> {
+        Ok(match self.stored_mirrors(token).await? {
+            Some(StoredMirrors::Settled(all)) => Some(all),
+            _ => None,
+        })
+    }
+
+    /// Holds of `key` overlapping `[start, end)` (other than `except`, in any state) whose Cal.com
+    /// reservations may still exist: their mirror has not settled, or records reservations not
+    /// yet released. Returns the latest of their expiries after `expired_after` (a reservation
+    /// outlives its hold by at most a minute), or `None` when no reservation of ours can be there.
+    pub async fn mirrored_holds_near(
+        &self,
+        key: &StaffKey,
+        interval: Interval,
+        except: Option<&ReservationToken>,
+        expired_after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let sql = "SELECT expires_at FROM appointment_reservations \
+            WHERE tenant_id = $1 AND staff_id = $2 AND kind = 'hold' AND start_time < $4 AND end_time > $3 \
+            AND reservation_token <> $5 AND expires_at > $6 \
+            AND (calcom_reservations IS NULL OR CAST(calcom_reservations AS TEXT) <> '[]')";
+        let except = except.map_or("", ReservationToken::as_str);
+        with_read!(self, pool => {
+            let rows = sqlx::query(sql)
+                .bind(key.tenant.as_str())
+                .bind(key.staff.as_str())
+                .bind(interval.start())
+                .bind(interval.end())
+                .bind(except)
+                .bind(expired_after)
+                .fetch_all(pool)
+                .await?;
+            let mut latest: Option<DateTime<Utc>> = None;
+            for row in &rows {
+                let expires_at = row.time("expires_at")?;
+                latest = Some(latest.map_or(expires_at, |l| l.max(expires_at)));
+            }
+            Ok(latest)
+        })
+    }
+
+    async fn stored_mirrors(&self, token: &ReservationToken) -> Result<Option<StoredMirrors>, StoreError> {
         let sql = "SELECT calcom_reservations FROM appointment_reservations WHERE reservation_token = $1 AND calcom_reservations IS NOT NULL";
         with_read!(self, pool => {
             let row = sqlx::query(sql).bind(token.as_str()).fetch_optional(pool).await?;
-            match row {
-                Some(row) => row.json("calcom_reservations"),
-                None => Ok(Vec::new()),
-            }
+            row.map(|row| row.json("calcom_reservations")).transpose()
         })
     }
 
@@ -511,7 +609,13 @@ impl Store {
     }
 
     /// Records (or moves) a busy time known from Cal.com.
-    pub async fn upsert_external(&self, tenant: &TenantId, busy: &ExternalBusy, source: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn upsert_external(
+        &self,
+        tenant: &TenantId,
+        busy: &ExternalBusy,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let sql = "INSERT INTO external_busy (tenant_id, calcom_uid, staff_id, start_time, end_time, source, active, updated_at) \
             VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) \
             ON CONFLICT (tenant_id, calcom_uid) DO UPDATE SET staff_id = excluded.staff_id, \
@@ -533,7 +637,12 @@ impl Store {
     }
 
     /// Forgets a Cal.com busy time (cancelled there). Returns the staff it belonged to.
-    pub async fn remove_external(&self, tenant: &TenantId, uid: &str, now: DateTime<Utc>) -> Result<Option<StaffKey>, StoreError> {
+    pub async fn remove_external(
+        &self,
+        tenant: &TenantId,
+        uid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StaffKey>, StoreError> {
         let sql = "UPDATE external_busy SET active = FALSE, updated_at = $3 WHERE tenant_id = $1 AND calcom_uid = $2 AND active RETURNING staff_id";
         with_write!(self, pool => {
             let row = sqlx::query(sql).bind(tenant.as_str()).bind(uid).bind(now).fetch_optional(pool).await?;
@@ -589,7 +698,8 @@ pub(crate) fn reservation_from_row(row: &impl DbRow) -> Result<Reservation, Stor
         start: row.time("start_time")?,
         end: row.time("end_time")?,
         is_compound: row.flag("is_compound")?,
-        status: ReservationStatus::parse(&row.text("status")?).ok_or_else(|| StoreError::corrupt("reservation status"))?,
+        status: ReservationStatus::parse(&row.text("status")?)
+            .ok_or_else(|| StoreError::corrupt("reservation status"))?,
         status_reason: row.opt_text("status_reason")?,
         expires_at: row.time("expires_at")?,
         converted_appointment_id: row.opt_text("converted_appointment_id")?.map(AppointmentId::new),

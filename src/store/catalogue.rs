@@ -6,12 +6,16 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::{with_write, Backend, Store, StoreError};
-use crate::domain::hours::DayOverride;
+use super::{Backend, Store, StoreError, with_write};
 use crate::domain::Tenant;
+use crate::domain::hours::DayOverride;
 
 impl Store {
-    pub async fn sync_catalogue(&self, tenants: &[std::sync::Arc<Tenant>], now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn sync_catalogue(
+        &self,
+        tenants: &[std::sync::Arc<Tenant>],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         for tenant in tenants {
             self.sync_tenant(tenant, now).await?;
         }

@@ -162,7 +162,10 @@ impl Store {
         } else if options.url.starts_with("postgres:") || options.url.starts_with("postgresql:") {
             Self::open_postgres(options).await?
         } else {
-            return Err(StoreError::Other(format!("unsupported database url scheme in {:?}", redact_url(&options.url))));
+            return Err(StoreError::Other(format!(
+                "unsupported database url scheme in {:?}",
+                redact_url(&options.url)
+            )));
         };
         Ok(Self { inner: Arc::new(Inner { backend, node_id: options.node_id.clone() }) })
     }

@@ -14,10 +14,11 @@ use crate::domain::StaffKey;
 
 pub const CHANNEL: &str = "slotkeeper_calendar";
 
-/// Another node changed this calendar.
+/// Another node changed this calendar; `key: None` means any calendar may have changed (the
+/// listener's connection was lost, and notices sent meanwhile are gone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarNotice {
-    pub key: StaffKey,
+    pub key: Option<StaffKey>,
 }
 
 /// Parses `tenant/staff/application_name`; `None` for malformed payloads or our own notices.
@@ -29,7 +30,7 @@ pub fn parse_notice(payload: &str, own_application_name: &str) -> Option<Calenda
     if sender == own_application_name {
         return None;
     }
-    Some(CalendarNotice { key: StaffKey::new(tenant.into(), staff.into()) })
+    Some(CalendarNotice { key: Some(StaffKey::new(tenant.into(), staff.into())) })
 }
 
 impl Store {
@@ -51,9 +52,14 @@ impl Store {
                             return;
                         }
                     }
-                    // The connection was lost and re-established: changes may have been missed,
-                    // so the receiver should treat this like a notice for every calendar.
-                    Ok(None) => tracing::warn!("calendar notice connection was lost; reconnected"),
+                    // The connection was lost and is re-established by the next receive: changes
+                    // made meanwhile were missed, so every calendar reloads.
+                    Ok(None) => {
+                        tracing::warn!("calendar notice connection was lost; reconnecting, every calendar reloads");
+                        if tx.send(CalendarNotice { key: None }).await.is_err() {
+                            return;
+                        }
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "calendar notice listener failed; retrying");
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -75,7 +81,7 @@ mod tests {
     #[test]
     fn notices_from_other_nodes_name_the_calendar() {
         let notice = parse_notice("salon-beispiel/anna/slotkeeper-node-b", "slotkeeper-node-a").unwrap();
-        assert_eq!(notice.key.to_string(), "salon-beispiel/anna");
+        assert_eq!(notice.key.unwrap().to_string(), "salon-beispiel/anna");
     }
 
     #[test]

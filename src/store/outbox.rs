@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::row::DbRow;
 use super::types::text_enum;
-use super::{with_read, with_write, Backend, Store, StoreError};
+use super::{Backend, Store, StoreError, with_read, with_write};
 use crate::domain::{AppointmentId, TenantId};
 
 pub(crate) const INSERT_OUTBOX: &str = "INSERT INTO calcom_outbox \
@@ -46,7 +46,8 @@ pub struct OutboxSummary {
     pub dead: u64,
 }
 
-const JOB_COLUMNS: &str = "id, tenant_id, appointment_id, kind, status, attempts, next_attempt_at, last_error, created_at, updated_at";
+const JOB_COLUMNS: &str =
+    "id, tenant_id, appointment_id, kind, status, attempts, next_attempt_at, last_error, created_at, updated_at";
 
 /// Due or abandoned jobs whose appointment has no earlier unfinished job.
 const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $1) OR (o.status = 'in_flight' AND o.lease_until < $1)) \
@@ -55,7 +56,13 @@ const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $1) OR 
 
 impl Store {
     /// Queues a job on its own (most jobs are written together with their booking change).
-    pub async fn enqueue_job(&self, tenant: &TenantId, appointment: &AppointmentId, kind: OutboxKind, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub async fn enqueue_job(
+        &self,
+        tenant: &TenantId,
+        appointment: &AppointmentId,
+        kind: OutboxKind,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         with_write!(self, pool => {
             let id: i64 = sqlx::query_scalar(INSERT_OUTBOX).bind(tenant.as_str()).bind(appointment.as_str()).bind(kind.as_str()).bind(now).fetch_one(pool).await?;
             Ok(id)
@@ -63,7 +70,13 @@ impl Store {
     }
 
     /// Claims up to `limit` due jobs for `owner` until `lease_until`.
-    pub async fn claim_due_jobs(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxJob>, StoreError> {
+    pub async fn claim_due_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
         let lock = match self.inner.backend {
             Backend::Postgres { .. } => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite { .. } => "",
@@ -82,7 +95,13 @@ impl Store {
     }
 
     /// Claims one specific job (the fast path right after a booking), if it is claimable.
-    pub async fn claim_job(&self, id: i64, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Option<OutboxJob>, StoreError> {
+    pub async fn claim_job(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<OutboxJob>, StoreError> {
         let sql = format!(
             "UPDATE calcom_outbox SET status = 'in_flight', lease_owner = $2, lease_until = $3, updated_at = $1 \
              WHERE id = $4 AND id IN (SELECT o.id FROM calcom_outbox o WHERE o.id = $4 AND {CLAIMABLE}) \
@@ -96,7 +115,8 @@ impl Store {
 
     /// Extends a lease the owner still holds (long jobs); `false` if it was taken over.
     pub async fn renew_lease(&self, id: i64, owner: &str, lease_until: DateTime<Utc>) -> Result<bool, StoreError> {
-        let sql = "UPDATE calcom_outbox SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
+        let sql =
+            "UPDATE calcom_outbox SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
         with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(lease_until).execute(pool).await?.rows_affected() == 1))
     }
 
@@ -108,14 +128,28 @@ impl Store {
 
     /// Schedules another attempt. `count_attempt` is false when the job did not run at all
     /// (circuit open, rate limited): such delays do not use up the retry budget.
-    pub async fn retry_job(&self, id: i64, owner: &str, next_at: DateTime<Utc>, error: &str, count_attempt: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn retry_job(
+        &self,
+        id: i64,
+        owner: &str,
+        next_at: DateTime<Utc>,
+        error: &str,
+        count_attempt: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let sql = "UPDATE calcom_outbox SET status = 'pending', attempts = attempts + $5, next_attempt_at = $3, last_error = $4, \
                    lease_until = NULL, updated_at = $6 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
         with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(next_at).bind(error).bind(i32::from(count_attempt)).bind(now).execute(pool).await?.rows_affected() == 1))
     }
 
     /// Parks a job after its last retry: visible on the admin page and in `calcom_outbox_dead_letters`.
-    pub async fn dead_letter_job(&self, id: i64, owner: &str, error: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn dead_letter_job(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let sql = "UPDATE calcom_outbox SET status = 'dead', attempts = attempts + 1, last_error = $3, lease_until = NULL, updated_at = $4 \
                    WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
         with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(error).bind(now).execute(pool).await?.rows_affected() == 1))
@@ -123,7 +157,13 @@ impl Store {
 
     /// Puts dead letters back in the queue: one (`Some(id)`, the admin "retry" button, limited to
     /// `tenant` when given) or all parked longer than `older_than` (automatic re-drive).
-    pub async fn redrive_jobs(&self, id: Option<i64>, tenant: Option<&TenantId>, older_than: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn redrive_jobs(
+        &self,
+        id: Option<i64>,
+        tenant: Option<&TenantId>,
+        older_than: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let sql = "UPDATE calcom_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 \
                    WHERE status = 'dead' AND ($2 IS NULL OR id = $2) AND ($3 IS NULL OR tenant_id = $3) AND updated_at <= $4";
         let tenant = tenant.map(TenantId::as_str);

@@ -8,7 +8,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::row::DbRow;
-use super::{with_read, with_write, Store, StoreError};
+use super::{Store, StoreError, with_read, with_write};
 use crate::domain::TenantId;
 
 /// A stored answer is replayed for retries this long; later, the same request is a new question.
@@ -59,7 +59,11 @@ pub struct FlagChange {
 
 impl Store {
     /// The answer stored for `key` within the replay window, if any.
-    pub async fn stored_answer(&self, key: &IdempotencyKey, now: DateTime<Utc>) -> Result<Option<(u16, String)>, StoreError> {
+    pub async fn stored_answer(
+        &self,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(u16, String)>, StoreError> {
         let sql = "SELECT response_status, response_body FROM idempotency_records \
             WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 AND args_hash = $4 AND state = 'done' AND updated_at > $5";
         let window_start = now - TimeDelta::seconds(REPLAY_WINDOW_SECS);
@@ -77,7 +81,13 @@ impl Store {
 
     /// Stores an answer unless another request with the same key stored one first (within the
     /// replay window); returns the answer that counts, so every retry sees the same bytes.
-    pub async fn store_answer(&self, key: &IdempotencyKey, status: u16, body: &str, now: DateTime<Utc>) -> Result<(u16, String), StoreError> {
+    pub async fn store_answer(
+        &self,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(u16, String), StoreError> {
         let upsert = "INSERT INTO idempotency_records (tenant_id, call_id, function_name, args_hash, state, response_status, \
             response_body, created_at, updated_at) VALUES ($1, $2, $3, $4, 'done', $5, $6, $7, $7) \
             ON CONFLICT (tenant_id, call_id, function_name, args_hash) DO UPDATE SET state = 'done', \
@@ -94,6 +104,28 @@ impl Store {
             return Ok((status, body.to_owned()));
         }
         Ok(self.stored_answer(key, now).await?.unwrap_or_else(|| (status, body.to_owned())))
+    }
+
+    /// Stores an answer in place of the one stored for `key`, whatever its age: for a stored answer
+    /// that no longer holds (it handed out a hold that has since ended), so a retry must not see it.
+    pub async fn replace_answer(
+        &self,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let upsert = "INSERT INTO idempotency_records (tenant_id, call_id, function_name, args_hash, state, response_status, \
+            response_body, created_at, updated_at) VALUES ($1, $2, $3, $4, 'done', $5, $6, $7, $7) \
+            ON CONFLICT (tenant_id, call_id, function_name, args_hash) DO UPDATE SET state = 'done', \
+            response_status = excluded.response_status, response_body = excluded.response_body, updated_at = excluded.updated_at";
+        with_write!(self, pool => {
+            sqlx::query(upsert)
+                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash)
+                .bind(i32::from(status)).bind(body).bind(now)
+                .execute(pool).await?;
+            Ok(())
+        })
     }
 
     /// Records a call (from `call_started`, or from the first function call), keeping what is known.
@@ -179,7 +211,14 @@ impl Store {
     }
 
     /// Seeds a flag from configuration unless it was set before (run-time changes win).
-    pub async fn seed_flag(&self, tenant: &TenantId, flag: &str, enabled: bool, rollout_percent: u8, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn seed_flag(
+        &self,
+        tenant: &TenantId,
+        flag: &str,
+        enabled: bool,
+        rollout_percent: u8,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let sql = "INSERT INTO feature_flags (tenant_id, flag, enabled, rollout_percent, updated_by, updated_at) \
             VALUES ($1, $2, $3, $4, 'config', $5) ON CONFLICT (tenant_id, flag) DO NOTHING";
         with_write!(self, pool => {
@@ -189,7 +228,15 @@ impl Store {
     }
 
     /// Changes a flag and writes the audit row in one transaction.
-    pub async fn set_flag(&self, tenant: &TenantId, flag: &str, enabled: bool, rollout_percent: u8, by: &str, now: DateTime<Utc>) -> Result<FlagChange, StoreError> {
+    pub async fn set_flag(
+        &self,
+        tenant: &TenantId,
+        flag: &str,
+        enabled: bool,
+        rollout_percent: u8,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FlagChange, StoreError> {
         let describe = |enabled: bool, percent: i64| format!("{} {percent}%", if enabled { "on" } else { "off" });
         with_write!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::appointments::{appointment_from_row, phase_from_row};
 use super::row::DbRow;
 use super::types::Appointment;
-use super::{with_read, Store, StoreError};
+use super::{Store, StoreError, with_read};
 
 /// How many rows are in one combination of states.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

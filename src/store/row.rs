@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
 use super::StoreError;
 

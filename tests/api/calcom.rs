@@ -16,7 +16,7 @@ use slotkeeper::calcom::types::BookingStatus;
 use slotkeeper::config::Settings;
 use slotkeeper::store::{AppointmentStatus, SyncState};
 
-use crate::helpers::{eventually, CallFixture, Spawn, TestApp};
+use crate::helpers::{CallFixture, Spawn, TestApp, eventually};
 use crate::retell::{book, check, wait_for_mirrors};
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -25,19 +25,23 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 fn slow_creates(ms: u64) -> Faults {
     let mut faults = Faults::default();
-    faults.endpoints.insert("bookings.create".into(), FaultSpec { latency: Latency { fixed_ms: ms, ..Latency::default() }, ..FaultSpec::default() });
+    faults.endpoints.insert(
+        "bookings.create".into(),
+        FaultSpec { latency: Latency { fixed_ms: ms, ..Latency::default() }, ..FaultSpec::default() },
+    );
     faults
 }
 
 fn scripted(endpoint: &str, steps: Vec<ScriptedStep>) -> Faults {
-    let mut faults = Faults::default();
-    faults.scripted = BTreeMap::from([(endpoint.to_owned(), steps)]);
-    faults
+    Faults { scripted: BTreeMap::from([(endpoint.to_owned(), steps)]), ..Faults::default() }
 }
 
 /// Bookings of ours at the simulator that are not cancelled.
 fn live_bookings(sim: &SimHandle) -> usize {
-    sim.bookings().iter().filter(|b| b.status != BookingStatus::Cancelled && b.metadata.contains_key("slotkeeper_booking_id")).count()
+    sim.bookings()
+        .iter()
+        .filter(|b| b.status != BookingStatus::Cancelled && b.metadata.contains_key("slotkeeper_booking_id"))
+        .count()
 }
 
 #[tokio::test]
@@ -46,7 +50,7 @@ async fn a_perm_books_its_four_phases_in_parallel() {
     app.sim().set_faults(slow_creates(200));
     let call = CallFixture::new();
     let held = check(&app, &call, json!({"service": "Dauerwelle", "date": "morgen", "time": "10:00"})).await;
-    wait_for_mirrors(&app).await;
+    wait_for_mirrors(&app, 4).await;
     let booked = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Erika").await;
     assert_eq!(booked["booking_status"], "confirmed", "{booked}");
     let creates = app.sim().stats().endpoints["bookings.create"].clone();
@@ -58,7 +62,17 @@ async fn a_perm_books_its_four_phases_in_parallel() {
 #[tokio::test]
 async fn with_parallel_booking_off_the_phases_go_one_at_a_time() {
     let app = TestApp::spawn().await;
-    app.parts.flags.set(&"salon-beispiel".into(), PARALLEL_BOOKING, FlagValue { enabled: false, rollout_percent: 100 }, "test", app.clock.now()).await.unwrap();
+    app.parts
+        .flags
+        .set(
+            &"salon-beispiel".into(),
+            PARALLEL_BOOKING,
+            FlagValue { enabled: false, rollout_percent: 100 },
+            "test",
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
     app.sim().set_faults(slow_creates(50));
     let call = CallFixture::new();
     let held = check(&app, &call, json!({"service": "Dauerwelle", "date": "morgen", "time": "10:00"})).await;
@@ -81,7 +95,8 @@ async fn a_refused_phase_cancels_the_booked_ones_and_fails_the_booking() {
     })
     .await;
     let call = CallFixture::new();
-    let held = check(&app, &call, json!({"service": "Dauerwelle", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
+    let held =
+        check(&app, &call, json!({"service": "Dauerwelle", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
     // Phase C (10:20–10:35 local, 09:20 UTC) is taken at Cal.com by a web booker, whose webhook got lost.
     app.sim().book_external(1113, utc("2026-11-26T09:20:00Z")).unwrap();
     let booked = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Erika").await;
@@ -90,9 +105,15 @@ async fn a_refused_phase_cancels_the_booked_ones_and_fails_the_booking() {
     assert!(booked["message"].as_str().unwrap().contains("nicht vollständig eingetragen"), "{booked}");
     assert_eq!(live_bookings(app.sim()), 0, "phases A, B and D were cancelled again");
     assert_eq!(app.sim().stats().bookings_cancelled, 3);
-    let appointment = app.parts.store.get_appointment(&booked["booking_id"].as_str().unwrap().into()).await.unwrap().unwrap();
+    let appointment =
+        app.parts.store.get_appointment(&booked["booking_id"].as_str().unwrap().into()).await.unwrap().unwrap();
     assert_eq!((appointment.status, appointment.sync_state), (AppointmentStatus::Failed, SyncState::Compensated));
-    let again = check(&app, &CallFixture::new(), json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
+    let again = check(
+        &app,
+        &CallFixture::new(),
+        json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "10:00", "staff": "Anna"}),
+    )
+    .await;
     assert!(again["reservation_token"].is_string(), "Anna is free at 10:00 again: {again}");
 }
 
@@ -100,8 +121,15 @@ async fn a_refused_phase_cancels_the_booked_ones_and_fails_the_booking() {
 /// finds it by its metadata instead of booking twice.
 #[tokio::test]
 async fn a_timeout_after_calcom_booked_adopts_the_booking_instead_of_booking_twice() {
-    let app = TestApp::spawn_with(Spawn { tweak: Box::new(|s: &mut Settings| s.calcom.request_timeout_ms = 300), ..Default::default() }).await;
-    app.sim().set_faults(scripted("bookings.create", vec![ScriptedStep::once(ScriptedOutcome::AcceptThenTimeout { ms: Some(1_000) })]));
+    let app = TestApp::spawn_with(Spawn {
+        tweak: Box::new(|s: &mut Settings| s.calcom.request_timeout_ms = 300),
+        ..Default::default()
+    })
+    .await;
+    app.sim().set_faults(scripted(
+        "bookings.create",
+        vec![ScriptedStep::once(ScriptedOutcome::AcceptThenTimeout { ms: Some(1_000) })],
+    ));
     let call = CallFixture::new();
     let held = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "12:00"})).await;
     let booked = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Max").await;
@@ -119,7 +147,9 @@ async fn a_429_storm_slows_bookings_down_and_loses_none() {
     let mut answers = Vec::new();
     for time in ["09:00", "09:30", "10:00"] {
         let call = CallFixture::new();
-        let held = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": time, "staff": "Ben"})).await;
+        let held =
+            check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": time, "staff": "Ben"}))
+                .await;
         answers.push(book(&app, &call, held["reservation_token"].as_str().unwrap(), "Max").await);
     }
     assert!(answers.iter().all(|a| a["success"] == true), "callers are confirmed; Cal.com follows: {answers:#?}");
@@ -140,20 +170,39 @@ async fn a_429_storm_slows_bookings_down_and_loses_none() {
 #[tokio::test]
 async fn the_circuit_opens_on_an_outage_and_closes_after_recovery() {
     // Without hold mirrors, each booking is exactly one Cal.com request (mirror failures count too).
-    let app = TestApp::spawn_with(Spawn { tweak: Box::new(|s: &mut Settings| s.calcom.mirror_holds = false), ..Default::default() }).await;
+    let app = TestApp::spawn_with(Spawn {
+        tweak: Box::new(|s: &mut Settings| s.calcom.mirror_holds = false),
+        ..Default::default()
+    })
+    .await;
     let sim = app.sim();
     // The start-up pre-warm reads Cal.com once; let it finish before the outage begins.
-    assert!(eventually(Duration::from_secs(5), || async { sim.stats().endpoints.get("bookings.list").is_some_and(|e| e.requests > 0 && e.in_flight == 0) }).await);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            sim.stats().endpoints.get("bookings.list").is_some_and(|e| e.requests > 0 && e.in_flight == 0)
+        })
+        .await
+    );
     sim.set_faults(Faults { down: true, ..Faults::default() });
     for hour in 9..14 {
         let call = CallFixture::new();
-        let held = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "Freitag", "time": format!("{hour}:00"), "staff": "Clara"})).await;
+        let held = check(
+            &app,
+            &call,
+            json!({"service": "Herrenhaarschnitt", "date": "Freitag", "time": format!("{hour}:00"), "staff": "Clara"}),
+        )
+        .await;
         let booked = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Max").await;
         assert_eq!(booked["booking_status"], "confirmed_pending_calendar", "{booked}");
     }
     assert!(app.parts.sync.circuit_open(&"salon-beispiel".into()), "five failures opened the circuit");
     let call = CallFixture::new();
-    let held = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "Freitag", "time": "15:00", "staff": "Clara"})).await;
+    let held = check(
+        &app,
+        &call,
+        json!({"service": "Herrenhaarschnitt", "date": "Freitag", "time": "15:00", "staff": "Clara"}),
+    )
+    .await;
     let refused = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Max").await;
     assert_eq!(refused["reason"], "calendar_unavailable", "{refused}");
     let ready: serde_json::Value = app.http.get(app.url("/health/ready")).send().await.unwrap().json().await.unwrap();
@@ -176,26 +225,49 @@ async fn the_circuit_opens_on_an_outage_and_closes_after_recovery() {
 async fn a_web_booker_cannot_take_a_held_slot() {
     let app = TestApp::spawn().await;
     let call = CallFixture::new();
-    let held = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "11:00", "staff": "Anna"})).await;
+    let held =
+        check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "11:00", "staff": "Anna"}))
+            .await;
     assert!(held["reservation_token"].is_string());
-    wait_for_mirrors(&app).await;
-    assert!(app.sim().book_external(1101, utc("2026-11-26T10:00:00Z")).is_err(), "the mirrored reservation blocks web bookers");
+    wait_for_mirrors(&app, 1).await;
+    assert!(
+        app.sim().book_external(1101, utc("2026-11-26T10:00:00Z")).is_err(),
+        "the mirrored reservation blocks web bookers"
+    );
     let booked = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Max").await;
     assert_eq!(booked["booking_status"], "confirmed", "our booking consumes our own reservation: {booked}");
 }
 
 async fn signed_calcom_webhook(app: &TestApp, body: &str, secret: &[u8]) -> (StatusCode, serde_json::Value) {
     let signature = slotkeeper::calcom::webhook::sign(secret, body.as_bytes());
-    let response = app.http.post(app.url("/calcom/webhook")).header("content-type", "application/json").header("x-cal-signature-256", signature).body(body.to_owned()).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/calcom/webhook"))
+        .header("content-type", "application/json")
+        .header("x-cal-signature-256", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
     (response.status(), response.json().await.unwrap_or_default())
 }
 
 #[tokio::test]
 async fn a_webhook_for_an_external_booking_makes_the_slot_busy_at_once() {
     // The test delivers the webhooks itself, in order.
-    let app = TestApp::spawn_with(Spawn { tweak: Box::new(|s: &mut Settings| s.calcom.sim.send_webhooks = false), ..Default::default() }).await;
+    let app = TestApp::spawn_with(Spawn {
+        tweak: Box::new(|s: &mut Settings| s.calcom.sim.send_webhooks = false),
+        ..Default::default()
+    })
+    .await;
     let sim = app.sim();
-    assert!(eventually(Duration::from_secs(5), || async { sim.stats().endpoints.get("bookings.list").is_some_and(|e| e.requests > 0 && e.in_flight == 0) }).await, "start-up pre-warm done");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            sim.stats().endpoints.get("bookings.list").is_some_and(|e| e.requests > 0 && e.in_flight == 0)
+        })
+        .await,
+        "start-up pre-warm done"
+    );
     // The front desk books Clara at Cal.com for 14:00–14:45 local (13:00 UTC).
     let booking = sim.book_external(1302, utc("2026-11-26T13:00:00Z")).unwrap();
     let body = json!({
@@ -209,14 +281,24 @@ async fn a_webhook_for_an_external_booking_makes_the_slot_busy_at_once() {
     let (status, applied) = signed_calcom_webhook(&app, &body, b"whsec_demo_salon_beispiel").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(applied["effect"], "busy_added");
-    let answer = check(&app, &CallFixture::new(), json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "14:00", "staff": "Clara"})).await;
+    let answer = check(
+        &app,
+        &CallFixture::new(),
+        json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "14:00", "staff": "Clara"}),
+    )
+    .await;
     assert_eq!(answer["reason"], "taken", "busy for our callers right after the webhook: {answer}");
     let (_, duplicate) = signed_calcom_webhook(&app, &body, b"whsec_demo_salon_beispiel").await;
     assert_eq!(duplicate["status"], "duplicate");
     let cancelled = body.replace("BOOKING_CREATED", "BOOKING_CANCELLED");
     let (_, applied) = signed_calcom_webhook(&app, &cancelled, b"whsec_demo_salon_beispiel").await;
     assert_eq!(applied["effect"], "busy_removed");
-    let answer = check(&app, &CallFixture::new(), json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "14:00", "staff": "Clara"})).await;
+    let answer = check(
+        &app,
+        &CallFixture::new(),
+        json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "14:00", "staff": "Clara"}),
+    )
+    .await;
     assert!(answer["reservation_token"].is_string(), "free again: {answer}");
 }
 
@@ -237,17 +319,73 @@ async fn a_crash_mid_sync_completes_after_restart_without_duplicates() {
     let call = CallFixture::new();
     let held = check(&first, &call, json!({"service": "Dauerwelle", "date": "morgen", "time": "10:00"})).await;
     let booked = book(&first, &call, held["reservation_token"].as_str().unwrap(), "Erika").await;
-    assert_eq!(booked["booking_status"], "confirmed_pending_calendar", "acknowledged before Cal.com answered: {booked}");
+    assert_eq!(
+        booked["booking_status"], "confirmed_pending_calendar",
+        "acknowledged before Cal.com answered: {booked}"
+    );
     // kill -9 while the four creates are in flight.
     let db = first.crash().await;
-    let second = TestApp::spawn_with(Spawn { tweak: Box::new(tweak), db: Some(db), now: crate::helpers::test_now(), ..Default::default() }).await;
+    let second = TestApp::spawn_with(Spawn {
+        tweak: Box::new(tweak),
+        db: Some(db),
+        now: crate::helpers::test_now(),
+        ..Default::default()
+    })
+    .await;
     let done = eventually(Duration::from_secs(30), || async {
         // The dead node's lease runs out after lease_secs; the new node takes the job over.
         second.clock.advance(Duration::from_secs(20));
-        let appointment = second.parts.store.get_appointment(&booked["booking_id"].as_str().unwrap().into()).await.unwrap().unwrap();
+        let appointment =
+            second.parts.store.get_appointment(&booked["booking_id"].as_str().unwrap().into()).await.unwrap().unwrap();
         appointment.sync_state == SyncState::Synced
     })
     .await;
     assert!(done, "the outbox finished after the restart");
     assert_eq!(live_bookings(&sim), 4, "every phase exactly once at Cal.com");
+}
+
+/// Bug found by the load harness: caller A hangs up while its hold is being mirrored at Cal.com;
+/// caller B is told the same time is reserved for them; B's mirror meets A's leftover Cal.com
+/// reservation and used to withdraw B's valid hold, so B heard "anderweitig vergeben" although
+/// nobody had booked. Now A's mirror stops when its hold ends, its release deletes what it made,
+/// and B's mirror waits for that instead of taking our own leftovers for a booking.
+#[tokio::test]
+async fn a_hung_up_callers_leftover_calcom_reservation_does_not_cost_the_next_caller_the_slot() {
+    let app = TestApp::spawn().await;
+    let mut faults = Faults::default();
+    let slow = FaultSpec { latency: Latency { fixed_ms: 200, ..Latency::default() }, ..FaultSpec::default() };
+    faults.endpoints.insert("reservations.create".into(), slow.clone());
+    faults.endpoints.insert("reservations.delete".into(), slow);
+    app.sim().set_faults(faults);
+    let args = json!({"service": "Dauerwelle", "date": "morgen", "time": "10:00", "staff": "Anna"});
+
+    let a = CallFixture::new();
+    assert!(check(&app, &a, args.clone()).await["reservation_token"].is_string());
+    let sim = app.sim();
+    assert!(
+        eventually(Duration::from_secs(5), || async { sim.stats().reservations_created >= 1 }).await,
+        "A's first phase is reserved at Cal.com"
+    );
+    assert_eq!(app.retell_webhook("call_ended", &a).await, StatusCode::NO_CONTENT);
+
+    let b = CallFixture::new();
+    let held = check(&app, &b, args).await;
+    let token = held["reservation_token"].as_str().expect("B is told the time is reserved").to_owned();
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            let stats = sim.stats();
+            let quiet = |e: &str| stats.endpoints.get(e).is_none_or(|s| s.in_flight == 0);
+            quiet("reservations.create") && quiet("reservations.delete") && stats.active_reservations == 4
+        })
+        .await,
+        "A's reservations are gone and B's four phases are reserved: {:?}",
+        sim.stats()
+    );
+    let created = sim.stats().reservations_created;
+    assert!(created < 8, "A stopped reserving once its hold ended ({created} reservations made)");
+
+    let booked = book(&app, &b, &token, "Erika").await;
+    assert_eq!(booked["success"], true, "B keeps the slot: {booked}");
+    assert_eq!(booked["booking_status"], "confirmed", "{booked}");
+    assert_eq!(live_bookings(sim), 4);
 }

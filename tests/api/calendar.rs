@@ -12,7 +12,7 @@ use slotkeeper::config::Settings;
 use slotkeeper::domain::{AppointmentId, Catalogue, ReservationToken, StaffKey};
 use slotkeeper::store::{ReservationStatus, Store, StoreOptions};
 
-use crate::helpers::{test_now, Backend, TestDb};
+use crate::helpers::{Backend, TestDb, test_now};
 
 /// Store + calendar actors without HTTP (the calendar layer on its own).
 struct Harness {
@@ -26,9 +26,14 @@ struct Harness {
 impl Harness {
     async fn new(backend: Backend, clock: Clock) -> Harness {
         let db = TestDb::new(backend).await;
-        let store = Store::connect(&StoreOptions { url: db.url.clone(), max_connections: 4, acquire_timeout: Duration::from_secs(10), node_id: "harness".into() })
-            .await
-            .unwrap();
+        let store = Store::connect(&StoreOptions {
+            url: db.url.clone(),
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(10),
+            node_id: "harness".into(),
+        })
+        .await
+        .unwrap();
         store.migrate().await.unwrap();
         let catalogue = Arc::new(Settings::embedded_default().validate().unwrap());
         store.sync_catalogue(catalogue.tenants(), clock.now()).await.unwrap();
@@ -45,7 +50,14 @@ impl Harness {
         self.catalogue.tenants()[0].staff_key(&staff.into())
     }
 
-    async fn hold(&self, staff: &str, call: &str, service: &str, start: DateTime<Utc>, ttl_secs: u64) -> Result<HoldOutcome, CalendarError> {
+    async fn hold(
+        &self,
+        staff: &str,
+        call: &str,
+        service: &str,
+        start: DateTime<Utc>,
+        ttl_secs: u64,
+    ) -> Result<HoldOutcome, CalendarError> {
         let request = HoldRequest {
             token: ReservationToken::generate(),
             call_id: call.into(),
@@ -61,7 +73,11 @@ impl Harness {
     async fn validate(&self, staff: &str, token: &ReservationToken, call: &str) -> Validation {
         let (token, call) = (token.clone(), call.to_owned());
         self.calendars
-            .request(&self.key(staff), "validate", |reply| CalendarMsg::Validate { token: token.clone(), call_id: call.clone(), reply })
+            .request(&self.key(staff), "validate", |reply| CalendarMsg::Validate {
+                token: token.clone(),
+                call_id: call.clone(),
+                reply,
+            })
             .await
             .unwrap()
     }
@@ -73,7 +89,9 @@ impl Harness {
 
 /// Thursday 26 November 2026, local time `hh:mm` (Berlin is UTC+1 then).
 fn thursday(hh: u32, mm: u32) -> DateTime<Utc> {
-    "2026-11-26T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::hours(i64::from(hh) - 1) + TimeDelta::minutes(i64::from(mm))
+    "2026-11-26T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        + TimeDelta::hours(i64::from(hh) - 1)
+        + TimeDelta::minutes(i64::from(mm))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +116,10 @@ async fn two_hundred_concurrent_holds_on_one_slot_give_exactly_one_token() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    println!("concurrent_holds callers=200 held={held} taken={taken} overlapping_pairs={}", h.store.overlapping_pairs().await.unwrap());
+    println!(
+        "concurrent_holds callers=200 held={held} taken={taken} overlapping_pairs={}",
+        h.store.overlapping_pairs().await.unwrap()
+    );
     assert_eq!((held, taken), (1, 199));
     assert_eq!(h.store.count_active_holds().await.unwrap(), 1);
     assert_eq!(h.store.overlapping_pairs().await.unwrap(), 0);
@@ -111,7 +132,12 @@ async fn a_perm_occupies_only_its_four_phases_and_a_short_job_fits_in_its_gap() 
     let busy: Vec<String> = h.snapshot("anna").await.iter().map(|(i, _)| format!("{i:?}")).collect();
     assert_eq!(
         busy,
-        vec!["[2026-11-26 09:00 .. 09:50)", "[2026-11-26 10:05 .. 10:10)", "[2026-11-26 10:20 .. 10:35)", "[2026-11-26 10:35 .. 11:15)"],
+        vec![
+            "[2026-11-26 09:00 .. 09:50)",
+            "[2026-11-26 10:05 .. 10:10)",
+            "[2026-11-26 10:20 .. 10:35)",
+            "[2026-11-26 10:35 .. 11:15)"
+        ],
         "phases A, B, C, D in UTC; the gaps 09:50–10:05 and 10:10–10:20 stay free"
     );
     assert_eq!(perm.grant().busy.len(), 4);
@@ -119,7 +145,10 @@ async fn a_perm_occupies_only_its_four_phases_and_a_short_job_fits_in_its_gap() 
     let trim = h.hold("anna", "call_trim_000001", "ponyschnitt", thursday(10, 50), 120).await;
     assert!(matches!(trim, Ok(HoldOutcome::Held(_))), "{trim:?}");
     // But not one that would run into phase B.
-    assert!(matches!(h.hold("anna", "call_trim_000002", "ponyschnitt", thursday(10, 57), 120).await, Err(CalendarError::SlotTaken)));
+    assert!(matches!(
+        h.hold("anna", "call_trim_000002", "ponyschnitt", thursday(10, 57), 120).await,
+        Err(CalendarError::SlotTaken)
+    ));
     assert_eq!(h.store.overlapping_pairs().await.unwrap(), 0);
 }
 
@@ -134,7 +163,10 @@ async fn a_hold_expires_exactly_at_its_ttl_in_paused_time() {
     let token = outcome.grant().token.clone();
     tokio::time::pause();
     tokio::time::advance(Duration::from_millis(119_900)).await;
-    assert!(matches!(h.validate("anna", &token, "call_ttl_0000001").await, Validation::Valid { .. }), "still held just before the TTL");
+    assert!(
+        matches!(h.validate("anna", &token, "call_ttl_0000001").await, Validation::Valid { .. }),
+        "still held just before the TTL"
+    );
     tokio::time::advance(Duration::from_millis(100)).await;
     // The timer has fired; its store write runs on SQLite's thread, which paused time cannot
     // wait for, so time runs normally again from here.
@@ -149,7 +181,10 @@ async fn a_hold_expires_exactly_at_its_ttl_in_paused_time() {
     .await;
     assert!(expired, "the actor's timer marked the hold expired in the store");
     assert!(h.snapshot("anna").await.is_empty(), "the slot is free again");
-    assert!(matches!(h.hold("anna", "call_ttl_0000002", "herrenhaarschnitt", thursday(10, 0), 120).await, Ok(HoldOutcome::Held(_))));
+    assert!(matches!(
+        h.hold("anna", "call_ttl_0000002", "herrenhaarschnitt", thursday(10, 0), 120).await,
+        Ok(HoldOutcome::Held(_))
+    ));
     assert_eq!(h.validate("anna", &token, "call_ttl_0000001").await, Validation::Expired);
 }
 
@@ -165,16 +200,24 @@ async fn a_crashed_actor_is_restarted_and_reloads_its_holds_from_the_store() {
     .await;
     assert!(restarted, "the supervisor restarted the calendar");
     assert!(matches!(h.validate("anna", &outcome.grant().token, "call_crash_00001").await, Validation::Valid { .. }));
-    assert!(matches!(h.hold("anna", "call_crash_00002", "herrenhaarschnitt", thursday(10, 0), 120).await, Err(CalendarError::SlotTaken)), "the hold still blocks");
+    assert!(
+        matches!(
+            h.hold("anna", "call_crash_00002", "herrenhaarschnitt", thursday(10, 0), 120).await,
+            Err(CalendarError::SlotTaken)
+        ),
+        "the hold still blocks"
+    );
     // Its timer was re-armed: moving the clock past the TTL expires it.
     h.clock.advance(Duration::from_secs(121));
     let store = h.store.clone();
     let token = outcome.grant().token.clone();
-    assert!(crate::helpers::eventually(Duration::from_secs(10), || {
-        let (store, token) = (store.clone(), token.clone());
-        async move { store.get_reservation(&token).await.unwrap().unwrap().status == ReservationStatus::Expired }
-    })
-    .await);
+    assert!(
+        crate::helpers::eventually(Duration::from_secs(10), || {
+            let (store, token) = (store.clone(), token.clone());
+            async move { store.get_reservation(&token).await.unwrap().unwrap().status == ReservationStatus::Expired }
+        })
+        .await
+    );
 }
 
 #[derive(Debug, Clone)]
@@ -235,8 +278,16 @@ async fn run_ops(ops: Vec<Op>) {
             }
             Op::Convert(i) => {
                 if let Some((s, call, grant)) = holds.get(i).cloned() {
-                    let request = ConvertRequest { token: grant.token.clone(), call_id: call, appointment_id: AppointmentId::generate(), customer: Customer { name: "Test".into(), ..Default::default() } };
-                    let result = h.calendars.request(&h.key(staff[s]), "convert", |reply| CalendarMsg::Convert(request.clone(), reply)).await;
+                    let request = ConvertRequest {
+                        token: grant.token.clone(),
+                        call_id: call,
+                        appointment_id: AppointmentId::generate(),
+                        customer: Customer { name: "Test".into(), ..Default::default() },
+                    };
+                    let result = h
+                        .calendars
+                        .request(&h.key(staff[s]), "convert", |reply| CalendarMsg::Convert(request.clone(), reply))
+                        .await;
                     if let Ok(ConvertOutcome::Booked(booked)) = result {
                         bookings.push((s, booked.appointment_id, grant.busy.clone()));
                     }
@@ -244,12 +295,27 @@ async fn run_ops(ops: Vec<Op>) {
             }
             Op::Release(i) => {
                 if let Some((s, call, grant)) = holds.get(i).cloned() {
-                    let _ = h.calendars.request(&h.key(staff[s]), "release", |reply| CalendarMsg::Release { token: grant.token.clone(), call_id: Some(call.clone()), reason: "released", reply }).await;
+                    let _ = h
+                        .calendars
+                        .request(&h.key(staff[s]), "release", |reply| CalendarMsg::Release {
+                            token: grant.token.clone(),
+                            call_id: Some(call.clone()),
+                            reason: "released",
+                            reply,
+                        })
+                        .await;
                 }
             }
             Op::Cancel(i) => {
                 if let Some((s, id, _)) = bookings.get(i).cloned() {
-                    let _ = h.calendars.request(&h.key(staff[s]), "cancel", |reply| CalendarMsg::Cancel { appointment_id: id.clone(), reason: "test".into(), reply }).await;
+                    let _ = h
+                        .calendars
+                        .request(&h.key(staff[s]), "cancel", |reply| CalendarMsg::Cancel {
+                            appointment_id: id.clone(),
+                            reason: "test".into(),
+                            reply,
+                        })
+                        .await;
                 }
             }
             Op::Advance(secs) => h.clock.advance(Duration::from_secs(secs)),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use slotkeeper::clock::Clock;
 use slotkeeper::config::Settings;
 use slotkeeper::http::signature::sign;
@@ -94,7 +94,10 @@ impl Drop for TestDb {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async move {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })
@@ -193,14 +196,6 @@ impl TestApp {
 
     pub fn sim(&self) -> &slotkeeper::calcom::SimHandle {
         self.parts.sim.as_ref().expect("the in-process simulator runs")
-    }
-
-    /// Stops the application gracefully (the database stays for a restart).
-    pub async fn stop(mut self) -> TestDb {
-        if let Some(app) = self.app.take() {
-            app.shutdown_gracefully().await;
-        }
-        self.db_take()
     }
 
     /// Stops everything at once, as `kill -9` would, keeping the database.

@@ -1,13 +1,17 @@
 //! The black-box test binary: the real application on real sockets, real SQLite files and a real
 //! PostgreSQL, the Cal.com simulator over HTTP. One binary, many modules (fast to link).
 
-mod calendar;
-mod helpers;
-mod store_suite;
-mod retell;
-mod protocol;
-mod calcom;
-mod ops;
-mod recovery;
 mod admin;
 mod browser;
+mod calcom;
+mod calendar;
+mod chaos;
+mod helpers;
+mod openapi;
+mod ops;
+mod protocol;
+mod recovery;
+mod retell;
+mod schemathesis;
+mod security;
+mod store_suite;

@@ -2,14 +2,18 @@
 //! definitions salons paste into Retell, and the German answers for dates and services (issue 4).
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use slotkeeper::http::retell::Function;
 
 use crate::helpers::{CallFixture, TestApp};
 use crate::retell::{book, check};
 
 async fn raw(app: &TestApp, path: &str, body: &str, content_type: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
-    let mut request = app.http.post(app.url(path)).header("content-type", content_type).header("x-retell-signature", app.sign(body.as_bytes()));
+    let mut request = app
+        .http
+        .post(app.url(path))
+        .header("content-type", content_type)
+        .header("x-retell-signature", app.sign(body.as_bytes()));
     for (name, value) in extra {
         request = request.header(*name, *value);
     }
@@ -23,8 +27,13 @@ async fn args_only_mode_reads_the_call_id_and_tenant_from_headers() {
     let app = TestApp::spawn().await;
     let call = CallFixture::new();
     let body = json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "12:00"}).to_string();
-    let headers = [("x-retell-call-id", call.call_id.as_str()), ("x-retell-to-number", call.to.as_str()), ("x-retell-from-number", call.from.as_str())];
-    let (status, answer) = raw(&app, "/retell/functions/check_availability_v17", &body, "application/json", &headers).await;
+    let headers = [
+        ("x-retell-call-id", call.call_id.as_str()),
+        ("x-retell-to-number", call.to.as_str()),
+        ("x-retell-from-number", call.from.as_str()),
+    ];
+    let (status, answer) =
+        raw(&app, "/retell/functions/check_availability_v17", &body, "application/json", &headers).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer["reservation_token"].is_string(), "{answer}");
     // The same call later without any tenant headers: attributed by the recorded call.
@@ -66,10 +75,15 @@ async fn placeholder_call_ids_unknown_tenants_and_unknown_functions_are_refused(
 /// token of one salon is worthless in another's call.
 #[tokio::test]
 async fn calls_are_never_attributed_across_tenants() {
-    let app = TestApp::spawn_with(crate::helpers::Spawn { tweak: Box::new(crate::helpers::add_second_tenant), ..Default::default() }).await;
+    let app = TestApp::spawn_with(crate::helpers::Spawn {
+        tweak: Box::new(crate::helpers::add_second_tenant),
+        ..Default::default()
+    })
+    .await;
     let mut mixed = CallFixture::new();
     mixed.agent = crate::helpers::SECOND_AGENT.into();
-    let (status, body) = app.call(&mixed, "check_availability", json!({"service": "Dauerwelle", "date": "morgen"})).await;
+    let (status, body) =
+        app.call(&mixed, "check_availability", json!({"service": "Dauerwelle", "date": "morgen"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["error"]["code"], "ambiguous_tenant");
     let first = CallFixture::new();
@@ -91,7 +105,9 @@ async fn bodies_are_limited_typed_and_named_precisely() {
     let huge = json!({"name": "check_availability", "args": {"service": "x".repeat(70_000), "date": "morgen"}, "call": call.json()}).to_string();
     let (status, body) = raw(&app, "/retell/functions", &huge, "application/json", &[]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    let ok_body = json!({"name": "check_availability", "args": {"service": "Dauerwelle", "date": "morgen"}, "call": call.json()}).to_string();
+    let ok_body =
+        json!({"name": "check_availability", "args": {"service": "Dauerwelle", "date": "morgen"}, "call": call.json()})
+            .to_string();
     let (status, _) = raw(&app, "/retell/functions", &ok_body, "text/plain", &[]).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let (status, body) = raw(&app, "/retell/functions", "{not json", "application/json", &[]).await;
@@ -116,7 +132,8 @@ async fn the_tool_definitions_and_the_server_agree() {
         covered.push(function);
         let parameters = &tool["parameters"];
         assert_eq!(parameters["type"], "object");
-        let required: Vec<&str> = parameters["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let required: Vec<&str> =
+            parameters["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         let properties = parameters["properties"].as_object().unwrap();
         for field in &required {
             assert!(properties.contains_key(*field), "{name}: required {field} has no schema");
@@ -156,7 +173,10 @@ async fn dates_and_times_are_answered_in_german_and_never_with_a_wrong_slot() {
     assert_eq!(friday["start"], "2026-11-27T10:30:00+01:00", "{friday}");
     let closed = check(&app, &CallFixture::new(), ask("Sonntag", Some("10 Uhr"))).await;
     assert_eq!((closed["success"].as_bool(), closed["reason"].as_str()), (Some(false), Some("closed")), "{closed}");
-    assert!(closed["message"].as_str().unwrap().starts_with("Am Sonntag, 29. November haben wir leider geschlossen."), "{closed}");
+    assert!(
+        closed["message"].as_str().unwrap().starts_with("Am Sonntag, 29. November haben wir leider geschlossen."),
+        "{closed}"
+    );
     let past = check(&app, &CallFixture::new(), ask("20.11.2026", Some("10:00"))).await;
     assert_eq!(past["reason"], "past_date");
     let late = check(&app, &CallFixture::new(), ask("morgen", Some("19 Uhr"))).await;
@@ -170,7 +190,10 @@ async fn dates_and_times_are_answered_in_german_and_never_with_a_wrong_slot() {
     assert_eq!(nonsense["reason"], "unparsable_date");
     let day = check(&app, &CallFixture::new(), ask("übermorgen", None)).await;
     assert_eq!(day["available"], true, "{day}");
-    assert!(day["message"].as_str().unwrap().starts_with("Am Freitag, 27. November sind zum Beispiel noch 9:00 Uhr"), "{day}");
+    assert!(
+        day["message"].as_str().unwrap().starts_with("Am Freitag, 27. November sind zum Beispiel noch 9:00 Uhr"),
+        "{day}"
+    );
     assert!(day["free_times"].as_array().unwrap().len() > 10);
     let soon = check(&app, &CallFixture::new(), ask("heute", Some("8:00"))).await;
     assert_eq!(soon["success"], false, "{soon}");
@@ -180,12 +203,19 @@ async fn dates_and_times_are_answered_in_german_and_never_with_a_wrong_slot() {
 async fn services_are_matched_tolerantly_and_unknown_ones_listed() {
     let app = TestApp::spawn().await;
     for said in ["dauerwelle", "Faerben", "Herrenschnitt"] {
-        let answer = check(&app, &CallFixture::new(), json!({"service": said, "date": "morgen", "time": "09:00"})).await;
+        let answer =
+            check(&app, &CallFixture::new(), json!({"service": said, "date": "morgen", "time": "09:00"})).await;
         assert_eq!(answer["success"], true, "{said}: {answer}");
     }
     let unknown = check(&app, &CallFixture::new(), json!({"service": "Maniküre", "date": "morgen"})).await;
     assert_eq!(unknown["reason"], "unknown_service");
-    assert!(unknown["message"].as_str().unwrap().contains("Herrenhaarschnitt, Damenhaarschnitt, Färben, Ponyschnitt und Dauerwelle"), "{unknown}");
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("Herrenhaarschnitt, Damenhaarschnitt, Färben, Ponyschnitt und Dauerwelle"),
+        "{unknown}"
+    );
     let vague = check(&app, &CallFixture::new(), json!({"service": "Haarschnitt", "date": "morgen"})).await;
     assert_eq!(vague["reason"], "ambiguous_service");
     assert_eq!(vague["message"], "Meinen Sie Herrenhaarschnitt oder Damenhaarschnitt?");
@@ -200,13 +230,19 @@ async fn cancel_and_reschedule_follow_the_policy_and_touch_only_the_callers_book
     let app = TestApp::spawn().await;
     let caller = CallFixture::new();
     // Book Friday 15:00 with Ben (more than 24 h ahead).
-    let held = check(&app, &caller, json!({"service": "Herrenhaarschnitt", "date": "Freitag", "time": "15:00", "staff": "Ben"})).await;
+    let held = check(
+        &app,
+        &caller,
+        json!({"service": "Herrenhaarschnitt", "date": "Freitag", "time": "15:00", "staff": "Ben"}),
+    )
+    .await;
     let booked = book(&app, &caller, held["reservation_token"].as_str().unwrap(), "Karl").await;
     assert_eq!(booked["success"], true);
     // Another caller (other number) cannot see or touch it.
     let (_, theirs) = app.call(&CallFixture::new(), "get_appointments", json!({})).await;
     assert_eq!(theirs["appointments"].as_array().unwrap().len(), 0);
-    let (_, refused) = app.call(&CallFixture::new(), "cancel_booking", json!({"booking_id": booked["booking_id"]})).await;
+    let (_, refused) =
+        app.call(&CallFixture::new(), "cancel_booking", json!({"booking_id": booked["booking_id"]})).await;
     assert_eq!(refused["reason"], "no_appointment");
     // The caller calls again (new call, same number) and moves it to Friday 15:15 (overlapping the old time).
     let mut again = CallFixture::new();
@@ -243,11 +279,16 @@ async fn with_reservations_off_nothing_is_held_and_a_taken_slot_is_counted() {
     let app = TestApp::spawn().await;
     let flags = &app.parts.flags;
     let off = slotkeeper::booking::flags::FlagValue { enabled: false, rollout_percent: 100 };
-    flags.set(&"salon-beispiel".into(), slotkeeper::booking::flags::RESERVATIONS, off, "test", app.clock.now()).await.unwrap();
+    flags
+        .set(&"salon-beispiel".into(), slotkeeper::booking::flags::RESERVATIONS, off, "test", app.clock.now())
+        .await
+        .unwrap();
     let first = CallFixture::new();
     let second = CallFixture::new();
-    let offer_a = check(&app, &first, json!({"service": "Färben", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
-    let offer_b = check(&app, &second, json!({"service": "Färben", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
+    let offer_a =
+        check(&app, &first, json!({"service": "Färben", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
+    let offer_b =
+        check(&app, &second, json!({"service": "Färben", "date": "morgen", "time": "10:00", "staff": "Anna"})).await;
     assert!(offer_a["message"].as_str().unwrap().starts_with("Der Termin ist frei"), "{offer_a}");
     assert!(offer_b["reservation_token"].is_string(), "both were told it is free: the old race");
     assert_eq!(app.parts.store.count_active_holds().await.unwrap(), 0, "no hold was made");
@@ -277,7 +318,10 @@ async fn overload_is_shed_with_retry_after_and_slow_requests_time_out() {
     let mut faults = slotkeeper::calcom::sim::Faults::default();
     faults.endpoints.insert(
         "bookings.create".into(),
-        slotkeeper::calcom::sim::FaultSpec { latency: slotkeeper::calcom::sim::Latency { fixed_ms: 1_500, ..Default::default() }, ..Default::default() },
+        slotkeeper::calcom::sim::FaultSpec {
+            latency: slotkeeper::calcom::sim::Latency { fixed_ms: 1_500, ..Default::default() },
+            ..Default::default()
+        },
     );
     app.sim().set_faults(faults);
     let call = CallFixture::new();
@@ -285,7 +329,9 @@ async fn overload_is_shed_with_retry_after_and_slow_requests_time_out() {
     let token = held["reservation_token"].as_str().unwrap().to_owned();
     let slow = {
         let (app, call) = (app.clone(), call.clone());
-        tokio::spawn(async move { app.call(&call, "start_booking", json!({"reservation_token": token, "customer_name": "Max"})).await })
+        tokio::spawn(async move {
+            app.call(&call, "start_booking", json!({"reservation_token": token, "customer_name": "Max"})).await
+        })
     };
     let reached_calcom = crate::helpers::eventually(std::time::Duration::from_secs(5), || async {
         app.sim().stats().endpoint("bookings.create").in_flight > 0
@@ -304,9 +350,13 @@ async fn overload_is_shed_with_retry_after_and_slow_requests_time_out() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the booking waited past the 600 ms request limit: {body}");
     assert_eq!(body["error"]["code"], "timeout");
     // Retell retries the timed-out call: the booking made before the timeout is the answer.
-    let (status, retried) =
-        app.call(&call, "start_booking", json!({"reservation_token": held["reservation_token"], "customer_name": "Max"})).await;
+    let (status, retried) = app
+        .call(&call, "start_booking", json!({"reservation_token": held["reservation_token"], "customer_name": "Max"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{retried}");
     assert_eq!(retried["success"], true, "the retry finds the booking made before the timeout: {retried}");
-    assert!(app.http.get(app.url("/health/live")).send().await.unwrap().status().is_success(), "health is outside the limits");
+    assert!(
+        app.http.get(app.url("/health/live")).send().await.unwrap().status().is_success(),
+        "health is outside the limits"
+    );
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use slotkeeper::domain::ReservationToken;
 use slotkeeper::store::ReservationStatus;
 
-use crate::helpers::{eventually, skip_pg, test_now, Backend, CallFixture, Spawn, TestApp, TestDb};
+use crate::helpers::{Backend, CallFixture, Spawn, TestApp, TestDb, eventually, skip_pg, test_now};
 use crate::retell::{book, check};
 
 /// Build an app, make holds and a booking, drop everything without shutdown, build a new app on the
@@ -19,9 +19,12 @@ use crate::retell::{book, check};
 #[tokio::test]
 async fn a_restart_after_a_crash_restores_bookings_and_holds_and_rearms_timers() {
     let first = TestApp::spawn().await;
-    let single = check(&first, &CallFixture::new(), json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "09:00"})).await;
+    let single =
+        check(&first, &CallFixture::new(), json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "09:00"}))
+            .await;
     first.clock.advance(Duration::from_secs(100));
-    let perm = check(&first, &CallFixture::new(), json!({"service": "Dauerwelle", "date": "morgen", "time": "13:00"})).await;
+    let perm =
+        check(&first, &CallFixture::new(), json!({"service": "Dauerwelle", "date": "morgen", "time": "13:00"})).await;
     let caller = CallFixture::new();
     let held = check(&first, &caller, json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "16:00"})).await;
     let booked = book(&first, &caller, held["reservation_token"].as_str().unwrap(), "Erika").await;
@@ -29,7 +32,9 @@ async fn a_restart_after_a_crash_restores_bookings_and_holds_and_rearms_timers()
     let db = first.crash().await;
 
     // 50 s later the process is back: the single hold (120 s) has expired meanwhile, the perm (180 s) has not.
-    let second = TestApp::spawn_with(Spawn { db: Some(db), now: test_now() + TimeDelta::seconds(150), ..Default::default() }).await;
+    let second =
+        TestApp::spawn_with(Spawn { db: Some(db), now: test_now() + TimeDelta::seconds(150), ..Default::default() })
+            .await;
     let store = &second.parts.store;
     let status = |token: &serde_json::Value| {
         let token = ReservationToken::new(token.as_str().unwrap());
@@ -37,15 +42,29 @@ async fn a_restart_after_a_crash_restores_bookings_and_holds_and_rearms_timers()
     };
     assert_eq!(status(&single["reservation_token"]).await, ReservationStatus::Expired, "expired while down");
     assert_eq!(status(&perm["reservation_token"]).await, ReservationStatus::Active, "still held after the restart");
-    assert!(store.get_appointment(&booked["booking_id"].as_str().unwrap().into()).await.unwrap().is_some(), "the booking survived");
-    let taken = check(&second, &CallFixture::new(), json!({"service": "Dauerwelle", "date": "morgen", "time": "13:00", "staff": perm["staff"]})).await;
+    assert!(
+        store.get_appointment(&booked["booking_id"].as_str().unwrap().into()).await.unwrap().is_some(),
+        "the booking survived"
+    );
+    let taken = check(
+        &second,
+        &CallFixture::new(),
+        json!({"service": "Dauerwelle", "date": "morgen", "time": "13:00", "staff": perm["staff"]}),
+    )
+    .await;
     assert_eq!(taken["reason"], "taken", "the surviving hold still blocks: {taken}");
     // Its timer was re-armed for the original expiry (t0 + 100 s + 180 s).
     second.clock.advance(Duration::from_secs(129));
     assert_eq!(status(&perm["reservation_token"]).await, ReservationStatus::Active);
     second.clock.advance(Duration::from_secs(2));
     let token = perm["reservation_token"].clone();
-    assert!(eventually(Duration::from_secs(10), || { let token = token.clone(); async move { status(&token).await == ReservationStatus::Expired } }).await);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let token = token.clone();
+            async move { status(&token).await == ReservationStatus::Expired }
+        })
+        .await
+    );
 }
 
 /// BK-3 across a crash: Retell's retry of a booking that was answered just before the crash gets
@@ -77,8 +96,11 @@ async fn two_nodes_on_one_postgres_never_hold_the_same_slot_twice() {
     }
     let db = TestDb::new(Backend::Postgres).await;
     let shared = db.share();
-    let node_a = Arc::new(TestApp::spawn_with(Spawn { backend: Backend::Postgres, db: Some(db), ..Default::default() }).await);
-    let node_b = Arc::new(TestApp::spawn_with(Spawn { backend: Backend::Postgres, db: Some(shared), ..Default::default() }).await);
+    let node_a =
+        Arc::new(TestApp::spawn_with(Spawn { backend: Backend::Postgres, db: Some(db), ..Default::default() }).await);
+    let node_b = Arc::new(
+        TestApp::spawn_with(Spawn { backend: Backend::Postgres, db: Some(shared), ..Default::default() }).await,
+    );
     let mut wins = 0;
     let mut taken = 0;
     let weekdays = ["30.11.2026", "01.12.2026", "02.12.2026", "03.12.2026", "04.12.2026", "07.12.2026"];
@@ -102,7 +124,10 @@ async fn two_nodes_on_one_postgres_never_hold_the_same_slot_twice() {
             if answer["reservation_token"].is_string() {
                 wins += 1;
             } else {
-                assert_eq!(answer["reason"], "taken", "round {round}: the loser hears 'taken', never an error: {answer}");
+                assert_eq!(
+                    answer["reason"], "taken",
+                    "round {round}: the loser hears 'taken', never an error: {answer}"
+                );
                 assert!(!answer["alternatives"].as_array().unwrap().is_empty());
                 taken += 1;
             }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use slotkeeper::domain::ReservationToken;
 use slotkeeper::store::{AppointmentStatus, ReservationStatus};
 
@@ -16,7 +16,8 @@ pub async fn check(app: &TestApp, call: &CallFixture, args: Value) -> Value {
 }
 
 pub async fn book(app: &TestApp, call: &CallFixture, token: &str, name: &str) -> Value {
-    let (status, body) = app.call(call, "start_booking", json!({"reservation_token": token, "customer_name": name})).await;
+    let (status, body) =
+        app.call(call, "start_booking", json!({"reservation_token": token, "customer_name": name})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -34,7 +35,13 @@ async fn a_perm_tomorrow_at_ten_is_held_then_booked_with_its_four_phases() {
     assert_eq!(answer["success"], true, "{answer}");
     assert_eq!(answer["available"], true);
     assert_eq!(answer["time_remaining"], 180, "compound services are held for 180 s");
-    assert!(answer["message"].as_str().unwrap().starts_with("Perfekt! Der Termin ist für Sie reserviert. Sie haben 180 Sekunden Zeit zur Bestätigung."), "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Perfekt! Der Termin ist für Sie reserviert. Sie haben 180 Sekunden Zeit zur Bestätigung."),
+        "{answer}"
+    );
     assert_eq!(answer["start"], "2026-11-26T10:00:00+01:00");
     assert_eq!(answer["end"], "2026-11-26T12:15:00+01:00");
     assert!(answer["staff"].is_string());
@@ -48,7 +55,8 @@ async fn a_perm_tomorrow_at_ten_is_held_then_booked_with_its_four_phases() {
 
     let reservation = app.parts.store.get_reservation(&ReservationToken::new(&token)).await.unwrap().unwrap();
     assert_eq!(reservation.status, ReservationStatus::Converted);
-    let appointment = app.parts.store.get_appointment(reservation.converted_appointment_id.as_ref().unwrap()).await.unwrap().unwrap();
+    let appointment =
+        app.parts.store.get_appointment(reservation.converted_appointment_id.as_ref().unwrap()).await.unwrap().unwrap();
     assert_eq!(appointment.status, AppointmentStatus::Confirmed);
     let busy: Vec<_> = appointment.phases.iter().filter(|p| p.staff_busy).collect();
     assert_eq!(busy.len(), 4);
@@ -66,14 +74,19 @@ async fn an_expired_token_gets_the_seed_message() {
     let booked = book(&app, &call, &token, "Max").await;
     assert_eq!(booked["success"], false);
     assert_eq!(booked["reason"], "expired");
-    assert_eq!(booked["message"], "Ihre Reservierung ist leider abgelaufen. Bitte prüfen Sie die Verfügbarkeit erneut.");
+    assert_eq!(
+        booked["message"],
+        "Ihre Reservierung ist leider abgelaufen. Bitte prüfen Sie die Verfügbarkeit erneut."
+    );
 }
 
 #[tokio::test]
 async fn a_slot_taken_at_calcom_while_held_gets_the_conflict_message_and_alternatives() {
     let app = TestApp::spawn().await;
     let call = CallFixture::new();
-    let answer = check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "11:00", "staff": "Anna"})).await;
+    let answer =
+        check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "11:00", "staff": "Anna"}))
+            .await;
     let token = answer["reservation_token"].as_str().unwrap().to_owned();
     // Someone booked the same time for Anna at Cal.com (e.g. staff at the front desk); its webhook reaches us.
     let webhook = format!("http://{}/calcom/webhook?tenant=salon-beispiel", app.addr);
@@ -85,21 +98,43 @@ async fn a_slot_taken_at_calcom_while_held_gets_the_conflict_message_and_alterna
     })
     .to_string();
     let signature = slotkeeper::calcom::webhook::sign(b"whsec_demo_salon_beispiel", body.as_bytes());
-    let response = app.http.post(&webhook).header("content-type", "application/json").header("x-cal-signature-256", signature).body(body).send().await.unwrap();
+    let response = app
+        .http
+        .post(&webhook)
+        .header("content-type", "application/json")
+        .header("x-cal-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let applied: Value = response.json().await.unwrap();
-    assert_eq!((applied["effect"].as_str(), applied["withdrawn_holds"].as_u64()), (Some("busy_added"), Some(1)), "{applied}");
+    assert_eq!(
+        (applied["effect"].as_str(), applied["withdrawn_holds"].as_u64()),
+        (Some("busy_added"), Some(1)),
+        "{applied}"
+    );
     let booked = book(&app, &call, &token, "Max").await;
     assert_eq!(booked["success"], false, "{booked}");
     assert_eq!(booked["reason"], "conflict");
-    assert!(booked["message"].as_str().unwrap().starts_with("Dieser Termin wurde zwischenzeitlich anderweitig vergeben."), "{booked}");
+    assert!(
+        booked["message"].as_str().unwrap().starts_with("Dieser Termin wurde zwischenzeitlich anderweitig vergeben."),
+        "{booked}"
+    );
     assert!(!booked["alternatives"].as_array().unwrap().is_empty());
 }
 
-/// The mirror of a hold is made in the background; tests that look at Cal.com wait for it.
-pub async fn wait_for_mirrors(app: &TestApp) {
+/// The mirror of a hold is made in the background, one phase after another; tests that look at
+/// Cal.com wait until `reservations` slot reservations exist there.
+pub async fn wait_for_mirrors(app: &TestApp, reservations: u64) {
     let sim = app.sim();
-    crate::helpers::eventually(Duration::from_secs(5), || async { sim.stats().endpoints.get("reservations.create").is_some_and(|e| e.in_flight == 0 && e.requests > 0) }).await;
+    let mirrored = crate::helpers::eventually(Duration::from_secs(5), || async {
+        let stats = sim.stats();
+        stats.reservations_created >= reservations
+            && stats.endpoints.get("reservations.create").is_some_and(|e| e.in_flight == 0)
+    })
+    .await;
+    assert!(mirrored, "the hold was not mirrored: {:?}", sim.stats());
 }
 
 #[tokio::test]
@@ -109,21 +144,58 @@ async fn unsigned_tampered_and_stale_requests_are_refused_and_change_nothing() {
     let body = json!({"name": "check_availability", "args": {"service": "Dauerwelle", "date": "morgen", "time": "10:00"}, "call": call.json()}).to_string();
     let url = app.url("/retell/functions");
     let before = reservation_count(&app).await;
-    let unsigned = app.http.post(&url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
+    let unsigned =
+        app.http.post(&url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
     let error: Value = unsigned.json().await.unwrap();
     assert_eq!(error["error"]["code"], "missing_signature");
     let signature = app.sign(body.as_bytes());
     let tampered = body.replace("10:00", "11:00");
-    let response = app.http.post(&url).header("content-type", "application/json").header("x-retell-signature", &signature).body(tampered).send().await.unwrap();
+    let response = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-retell-signature", &signature)
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let stale = slotkeeper::http::signature::sign(body.as_bytes(), crate::helpers::RETELL_KEY.as_bytes(), app.clock.now().timestamp_millis() - 301_000);
-    let response = app.http.post(&url).header("content-type", "application/json").header("x-retell-signature", stale).body(body.clone()).send().await.unwrap();
+    let stale = slotkeeper::http::signature::sign(
+        body.as_bytes(),
+        crate::helpers::RETELL_KEY.as_bytes(),
+        app.clock.now().timestamp_millis() - 301_000,
+    );
+    let response = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-retell-signature", stale)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let wrong_key = slotkeeper::http::signature::sign(body.as_bytes(), b"another-key", app.clock.now().timestamp_millis());
-    let response = app.http.post(&url).header("content-type", "application/json").header("x-retell-signature", wrong_key).body(body.clone()).send().await.unwrap();
+    let wrong_key =
+        slotkeeper::http::signature::sign(body.as_bytes(), b"another-key", app.clock.now().timestamp_millis());
+    let response = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-retell-signature", wrong_key)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let webhook = app.http.post(app.url("/retell/webhook")).header("content-type", "application/json").body(json!({"event": "call_ended", "call": call.json()}).to_string()).send().await.unwrap();
+    let webhook = app
+        .http
+        .post(app.url("/retell/webhook"))
+        .header("content-type", "application/json")
+        .body(json!({"event": "call_ended", "call": call.json()}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(webhook.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(reservation_count(&app).await, before, "nothing was held");
     assert!(app.parts.store.reservations_of_call(&"salon-beispiel".into(), &call.call_id).await.unwrap().is_empty());
@@ -190,7 +262,12 @@ async fn fifty_callers_for_one_stylist_get_one_token_and_forty_nine_alternatives
             let (app, barrier) = (app.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                check(&app, &CallFixture::new(), json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "15:00", "staff": "Clara"})).await
+                check(
+                    &app,
+                    &CallFixture::new(),
+                    json!({"service": "Damenhaarschnitt", "date": "morgen", "time": "15:00", "staff": "Clara"}),
+                )
+                .await
             })
         })
         .collect();
@@ -217,7 +294,12 @@ async fn without_a_stylist_named_every_free_stylist_is_offered_once() {
             let (app, barrier) = (app.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                check(&app, &CallFixture::new(), json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "16:00"})).await
+                check(
+                    &app,
+                    &CallFixture::new(),
+                    json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "16:00"}),
+                )
+                .await
             })
         })
         .collect();
@@ -236,10 +318,51 @@ async fn without_a_stylist_named_every_free_stylist_is_offered_once() {
 async fn hanging_up_frees_the_callers_holds_at_once() {
     let app = TestApp::spawn().await;
     let call = CallFixture::new();
-    let answer = check(&app, &call, json!({"service": "Färben", "date": "morgen", "time": "13:00", "staff": "Anna"})).await;
+    let answer =
+        check(&app, &call, json!({"service": "Färben", "date": "morgen", "time": "13:00", "staff": "Anna"})).await;
     assert!(answer["reservation_token"].is_string());
     assert_eq!(app.retell_webhook("call_ended", &call).await, StatusCode::NO_CONTENT);
-    let other = check(&app, &CallFixture::new(), json!({"service": "Färben", "date": "morgen", "time": "13:00", "staff": "Anna"})).await;
+    let other = check(
+        &app,
+        &CallFixture::new(),
+        json!({"service": "Färben", "date": "morgen", "time": "13:00", "staff": "Anna"}),
+    )
+    .await;
     assert!(other["reservation_token"].is_string(), "the slot is free again without waiting for the TTL: {other}");
-    assert_eq!(app.retell_webhook("call_ended", &call).await, StatusCode::NO_CONTENT, "a repeated delivery is acknowledged");
+    assert_eq!(
+        app.retell_webhook("call_ended", &call).await,
+        StatusCode::NO_CONTENT,
+        "a repeated delivery is acknowledged"
+    );
+}
+
+/// Bug found by the load harness: a caller whose hold ended asked the same question again within
+/// the replay window and got the stored answer back — the dead token and a stale
+/// `time_remaining` — so the time could not be had again in that call. A stored answer that
+/// handed out a hold is replayed only while the hold is active.
+#[tokio::test]
+async fn asking_again_after_the_hold_ended_gets_a_fresh_hold_not_the_stored_answer() {
+    let app = TestApp::spawn().await;
+    let call = CallFixture::new();
+    let args = json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "15:00", "staff": "Anna"});
+    let first = check(&app, &call, args.clone()).await;
+    let first_token = first["reservation_token"].as_str().unwrap().to_owned();
+    assert_eq!(check(&app, &call, args.clone()).await, first, "a retry while the hold lives is the same answer");
+
+    // The hold expires; the same question is new.
+    app.clock.advance(Duration::from_secs(121));
+    let again = check(&app, &call, args.clone()).await;
+    let second_token = again["reservation_token"].as_str().expect("a new hold").to_owned();
+    assert_ne!(second_token, first_token, "{again}");
+    assert_eq!(again["time_remaining"], 120, "{again}");
+    assert_eq!(check(&app, &call, args.clone()).await, again, "and its retries replay the new answer");
+
+    // Released by the agent; asked again: another fresh hold, which can be booked.
+    let (status, released) = app.call(&call, "release_reservation", json!({"reservation_token": second_token})).await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    let third = check(&app, &call, args).await;
+    let third_token = third["reservation_token"].as_str().expect("a new hold after the release").to_owned();
+    assert_ne!(third_token, second_token, "{third}");
+    let booked = book(&app, &call, &third_token, "Max Mustermann").await;
+    assert_eq!(booked["success"], true, "{booked}");
 }

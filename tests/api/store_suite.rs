@@ -9,7 +9,7 @@ use slotkeeper::config::Settings;
 use slotkeeper::domain::{AppointmentId, Catalogue, Interval, ReservationToken};
 use slotkeeper::store::*;
 
-use crate::helpers::{test_now, Backend, TestDb};
+use crate::helpers::{Backend, TestDb, test_now};
 
 macro_rules! store_suite {
     ($($name:ident),* $(,)?) => {
@@ -85,7 +85,13 @@ fn hold(staff: &str, call: &str, start: i64, end: i64, expires_at: DateTime<Utc>
         end: at(end),
         is_compound: false,
         expires_at,
-        phases: vec![PhaseRecord { seq: 0, name: "Herrenhaarschnitt".into(), start: at(start), end: at(end), staff_busy: true }],
+        phases: vec![PhaseRecord {
+            seq: 0,
+            name: "Herrenhaarschnitt".into(),
+            start: at(start),
+            end: at(end),
+            staff_busy: true,
+        }],
         created_at: test_now(),
     }
 }
@@ -110,7 +116,14 @@ fn appointment_for(r: &NewReservation) -> NewAppointment {
         start: r.start,
         end: r.end,
         is_compound: false,
-        phases: vec![NewPhase { seq: 0, name: "Herrenhaarschnitt".into(), start: r.start, end: r.end, staff_busy: true, event_type_id: Some(1101) }],
+        phases: vec![NewPhase {
+            seq: 0,
+            name: "Herrenhaarschnitt".into(),
+            start: r.start,
+            end: r.end,
+            staff_busy: true,
+            event_type_id: Some(1101),
+        }],
         created_at: test_now(),
     }
 }
@@ -161,7 +174,10 @@ async fn racing_inserts_leave_exactly_one_winner_and_no_overlap(backend: Backend
         }
     }
     let overlaps = f.store.overlapping_pairs().await.unwrap();
-    println!("overlap_race backend={backend:?} callers={racers} rounds={rounds} attempts={} booked={won} slot_taken={taken} errors_other={other} overlapping_pairs={overlaps}", rounds * racers as i64);
+    println!(
+        "overlap_race backend={backend:?} callers={racers} rounds={rounds} attempts={} booked={won} slot_taken={taken} errors_other={other} overlapping_pairs={overlaps}",
+        rounds * racers as i64
+    );
     assert_eq!(won, rounds, "exactly one winner per round (all racers overlap each other)");
     assert_eq!(other, 0, "losers hear 'taken', never an error");
     assert_eq!(overlaps, 0);
@@ -183,7 +199,17 @@ async fn conversion_moves_the_exact_intervals_and_queues_the_outbox(backend: Bac
     let r = hold("anna", "call_aaaaaaaaaa", 0, 30, later(2));
     insert(&f.store, &r).await.unwrap();
     let apt = appointment_for(&r);
-    let result = f.store.convert_hold(Conversion { token: &r.token, call_id: &r.call_id, appointment: &apt, now: test_now(), occupy: None }).await.unwrap();
+    let result = f
+        .store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: &r.call_id,
+            appointment: &apt,
+            now: test_now(),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     let ConvertResult::Converted { job_id } = result else { panic!("{result:?}") };
     let stored = f.store.get_reservation(&r.token).await.unwrap().unwrap();
     assert_eq!(stored.status, ReservationStatus::Converted);
@@ -196,10 +222,23 @@ async fn conversion_moves_the_exact_intervals_and_queues_the_outbox(backend: Bac
     assert_eq!(jobs.len(), 1);
     assert_eq!((jobs[0].id, jobs[0].kind, jobs[0].status), (job_id, OutboxKind::Create, OutboxStatus::Pending));
     let booked = f.store.get_appointment(&apt.id).await.unwrap().unwrap();
-    assert_eq!((booked.status, booked.sync_state, booked.phases.len()), (AppointmentStatus::Confirmed, SyncState::Pending, 1));
+    assert_eq!(
+        (booked.status, booked.sync_state, booked.phases.len()),
+        (AppointmentStatus::Confirmed, SyncState::Pending, 1)
+    );
     assert_eq!(booked.phases[0].event_type_id, Some(1101));
     // Converting again is refused: the record is no longer active.
-    let again = f.store.convert_hold(Conversion { token: &r.token, call_id: &r.call_id, appointment: &appointment_for(&r), now: test_now(), occupy: None }).await.unwrap();
+    let again = f
+        .store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: &r.call_id,
+            appointment: &appointment_for(&r),
+            now: test_now(),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(again, ConvertResult::NotActive);
 }
 
@@ -208,9 +247,29 @@ async fn only_the_owning_call_can_convert_an_unexpired_hold(backend: Backend) {
     let r = hold("anna", "call_aaaaaaaaaa", 0, 30, later(2));
     insert(&f.store, &r).await.unwrap();
     let apt = appointment_for(&r);
-    let foreign = f.store.convert_hold(Conversion { token: &r.token, call_id: "call_someoneelse", appointment: &apt, now: test_now(), occupy: None }).await.unwrap();
+    let foreign = f
+        .store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: "call_someoneelse",
+            appointment: &apt,
+            now: test_now(),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(foreign, ConvertResult::NotActive);
-    let too_late = f.store.convert_hold(Conversion { token: &r.token, call_id: &r.call_id, appointment: &apt, now: later(2), occupy: None }).await.unwrap();
+    let too_late = f
+        .store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: &r.call_id,
+            appointment: &apt,
+            now: later(2),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(too_late, ConvertResult::NotActive, "at expires_at the hold is over");
     assert!(f.store.get_appointment(&apt.id).await.unwrap().is_none(), "nothing half-written");
 }
@@ -236,10 +295,22 @@ async fn cancelling_frees_the_slot_and_queues_the_cancellation(backend: Backend)
     let r = hold("anna", "call_aaaaaaaaaa", 0, 30, later(2));
     insert(&f.store, &r).await.unwrap();
     let apt = appointment_for(&r);
-    f.store.convert_hold(Conversion { token: &r.token, call_id: &r.call_id, appointment: &apt, now: test_now(), occupy: None }).await.unwrap();
+    f.store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: &r.call_id,
+            appointment: &apt,
+            now: test_now(),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     assert!(f.store.cancel_appointment(&apt.tenant, &apt.id, "caller", later(1)).await.unwrap());
     assert!(!f.store.cancel_appointment(&apt.tenant, &apt.id, "caller", later(1)).await.unwrap(), "only once");
-    assert!(!f.store.cancel_appointment(&"other-tenant".into(), &apt.id, "x", later(1)).await.unwrap(), "tenants are walls");
+    assert!(
+        !f.store.cancel_appointment(&"other-tenant".into(), &apt.id, "x", later(1)).await.unwrap(),
+        "tenants are walls"
+    );
     let kinds: Vec<OutboxKind> = f.store.jobs_for_appointment(&apt.id).await.unwrap().iter().map(|j| j.kind).collect();
     assert_eq!(kinds, vec![OutboxKind::Create, OutboxKind::Cancel]);
     insert(&f.store, &hold("anna", "call_cccccccccc", 0, 30, later(5))).await.expect("the slot is free again");
@@ -250,10 +321,28 @@ async fn rescheduling_swaps_slots_atomically(backend: Backend) {
     let r = hold("anna", "call_aaaaaaaaaa", 0, 30, later(2));
     insert(&f.store, &r).await.unwrap();
     let apt = appointment_for(&r);
-    f.store.convert_hold(Conversion { token: &r.token, call_id: &r.call_id, appointment: &apt, now: test_now(), occupy: None }).await.unwrap();
+    f.store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: &r.call_id,
+            appointment: &apt,
+            now: test_now(),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     insert(&f.store, &hold("anna", "call_bbbbbbbbbb", 60, 90, later(5))).await.unwrap();
     let current = f.store.get_appointment(&apt.id).await.unwrap().unwrap();
-    let phase = |a: i64, b: i64| vec![NewPhase { seq: 0, name: "x".into(), start: at(a), end: at(b), staff_busy: true, event_type_id: Some(1101) }];
+    let phase = |a: i64, b: i64| {
+        vec![NewPhase {
+            seq: 0,
+            name: "x".into(),
+            start: at(a),
+            end: at(b),
+            staff_busy: true,
+            event_type_id: Some(1101),
+        }]
+    };
     let taken = f.store.reschedule_appointment(&current, &phase(75, 105), test_now()).await;
     assert!(matches!(taken, Err(StoreError::SlotTaken)), "{taken:?}");
     let unchanged = f.store.get_appointment(&apt.id).await.unwrap().unwrap();
@@ -273,22 +362,44 @@ async fn outbox_jobs_of_one_appointment_run_in_order_and_leases_fence_stale_work
     let r = hold("anna", "call_aaaaaaaaaa", 0, 30, later(2));
     insert(&f.store, &r).await.unwrap();
     let apt = appointment_for(&r);
-    f.store.convert_hold(Conversion { token: &r.token, call_id: &r.call_id, appointment: &apt, now: test_now(), occupy: None }).await.unwrap();
+    f.store
+        .convert_hold(Conversion {
+            token: &r.token,
+            call_id: &r.call_id,
+            appointment: &apt,
+            now: test_now(),
+            occupy: None,
+        })
+        .await
+        .unwrap();
     f.store.cancel_appointment(&apt.tenant, &apt.id, "caller", test_now()).await.unwrap();
     let now = test_now();
     let claimed = f.store.claim_due_jobs("node-a", now, now + TimeDelta::seconds(60), 10).await.unwrap();
-    assert_eq!(claimed.iter().map(|j| j.kind).collect::<Vec<_>>(), vec![OutboxKind::Create], "the cancel waits for its create");
+    assert_eq!(
+        claimed.iter().map(|j| j.kind).collect::<Vec<_>>(),
+        vec![OutboxKind::Create],
+        "the cancel waits for its create"
+    );
     let create = &claimed[0];
-    assert!(f.store.claim_due_jobs("node-b", now, now + TimeDelta::seconds(60), 10).await.unwrap().is_empty(), "leased");
+    assert!(
+        f.store.claim_due_jobs("node-b", now, now + TimeDelta::seconds(60), 10).await.unwrap().is_empty(),
+        "leased"
+    );
     // node-a hangs; its lease runs out and node-b takes the job over.
     let after_lease = now + TimeDelta::seconds(61);
-    let taken_over = f.store.claim_due_jobs("node-b", after_lease, after_lease + TimeDelta::seconds(60), 10).await.unwrap();
+    let taken_over =
+        f.store.claim_due_jobs("node-b", after_lease, after_lease + TimeDelta::seconds(60), 10).await.unwrap();
     assert_eq!(taken_over.iter().map(|j| j.id).collect::<Vec<_>>(), vec![create.id]);
     assert!(!f.store.finish_job(create.id, "node-a", after_lease).await.unwrap(), "the stale worker is fenced off");
     assert!(f.store.finish_job(create.id, "node-b", after_lease).await.unwrap());
     let next = f.store.claim_due_jobs("node-b", after_lease, after_lease + TimeDelta::seconds(60), 10).await.unwrap();
     assert_eq!(next.iter().map(|j| j.kind).collect::<Vec<_>>(), vec![OutboxKind::Cancel]);
-    assert!(f.store.retry_job(next[0].id, "node-b", after_lease + TimeDelta::seconds(5), "503", true, after_lease).await.unwrap());
+    assert!(
+        f.store
+            .retry_job(next[0].id, "node-b", after_lease + TimeDelta::seconds(5), "503", true, after_lease)
+            .await
+            .unwrap()
+    );
     assert!(f.store.claim_due_jobs("node-b", after_lease, after_lease, 10).await.unwrap().is_empty(), "not due yet");
     let due = after_lease + TimeDelta::seconds(5);
     let retried = f.store.claim_due_jobs("node-b", due, due + TimeDelta::seconds(60), 10).await.unwrap();
@@ -301,14 +412,27 @@ async fn outbox_jobs_of_one_appointment_run_in_order_and_leases_fence_stale_work
 
 async fn stored_answers_survive_and_expire_after_the_replay_window(backend: Backend) {
     let f = fixture(backend).await;
-    let key = IdempotencyKey { tenant: "salon-beispiel".into(), call_id: "call_aaaaaaaaaa".into(), function: "start_booking".into(), args_hash: "h".into() };
+    let key = IdempotencyKey {
+        tenant: "salon-beispiel".into(),
+        call_id: "call_aaaaaaaaaa".into(),
+        function: "start_booking".into(),
+        args_hash: "h".into(),
+    };
     let now = test_now();
     assert_eq!(f.store.stored_answer(&key, now).await.unwrap(), None);
     assert_eq!(f.store.store_answer(&key, 200, "first", now).await.unwrap(), (200, "first".into()));
-    assert_eq!(f.store.store_answer(&key, 200, "second", now).await.unwrap(), (200, "first".into()), "the first answer wins");
+    assert_eq!(
+        f.store.store_answer(&key, 200, "second", now).await.unwrap(),
+        (200, "first".into()),
+        "the first answer wins"
+    );
     assert_eq!(f.store.stored_answer(&key, now + TimeDelta::seconds(5)).await.unwrap(), Some((200, "first".into())));
     let after_window = now + TimeDelta::seconds(REPLAY_WINDOW_SECS + 1);
-    assert_eq!(f.store.stored_answer(&key, after_window).await.unwrap(), None, "asked again much later: a new question");
+    assert_eq!(
+        f.store.stored_answer(&key, after_window).await.unwrap(),
+        None,
+        "asked again much later: a new question"
+    );
     assert_eq!(f.store.store_answer(&key, 200, "later", after_window).await.unwrap(), (200, "later".into()));
 }
 
@@ -330,8 +454,14 @@ async fn external_busy_times_are_replaced_per_calendar(backend: Backend) {
     let key = f.catalogue.tenants()[0].staff_key(&"anna".into());
     let busy = |uid: &str, a, b| ExternalBusy { uid: uid.into(), staff: "anna".into(), interval: iv(a, b) };
     let range = iv(-60, 24 * 60);
-    assert_eq!(f.store.replace_external(&key, range, &[busy("u1", 0, 30), busy("u2", 60, 90)], test_now()).await.unwrap(), (2, 0));
-    assert_eq!(f.store.replace_external(&key, range, &[busy("u2", 60, 90), busy("u3", 120, 150)], test_now()).await.unwrap(), (1, 1));
+    assert_eq!(
+        f.store.replace_external(&key, range, &[busy("u1", 0, 30), busy("u2", 60, 90)], test_now()).await.unwrap(),
+        (2, 0)
+    );
+    assert_eq!(
+        f.store.replace_external(&key, range, &[busy("u2", 60, 90), busy("u3", 120, 150)], test_now()).await.unwrap(),
+        (1, 1)
+    );
     let snapshot = f.store.load_calendar(&key, test_now()).await.unwrap();
     let mut uids: Vec<String> = snapshot.external.into_iter().map(|(uid, _)| uid).collect();
     uids.sort();

@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::plan::{Caller, Calendar, Want};
+use super::plan::{Calendar, Caller, Want};
 use crate::retell::{Answer, Call, Reply, RetellClient, slot_request};
 use crate::stats::{Counts, Latencies};
 
@@ -41,10 +41,16 @@ pub struct Confirmation {
     pub compound: bool,
     /// The token was a hold (`time_remaining` given) rather than an offer.
     pub held: bool,
+    /// The answer to `start_booking` was a replay from the idempotency store.
+    pub replayed: bool,
     /// The caller confirmed within the (scaled) hold time of the service.
     pub in_time: bool,
     pub outcome: Confirmed,
     pub reason: Option<String>,
+    /// The slot the caller was told was free: start, stylist and length.
+    pub start: Option<String>,
+    pub staff: Option<String>,
+    pub minutes: u32,
 }
 
 /// A booking the service acknowledged (`success: true` with a booking id).
@@ -88,7 +94,8 @@ pub struct History {
     pub errors: Counts,
     /// Refusal reasons in answers, by `function:reason`.
     pub reasons: Counts,
-    pub endings: Counts,
+    /// Answers replayed from the service's idempotency store, by function.
+    pub replays: Counts,
     pub confirmations: Vec<Confirmation>,
     pub acked: Vec<Acked>,
     pub requests: u64,
@@ -121,8 +128,15 @@ impl Shared {
         if !detail.is_empty() {
             history.latencies.record(&format!("{name}:{detail}"), took);
         }
+        if let Reply::Answer(answer) = &reply
+            && answer.replayed
+        {
+            history.replays.add(name);
+        }
         match &reply {
-            Reply::Answer(answer) if !answer.success => history.reasons.add(format!("{name}:{}", answer.reason.as_deref().unwrap_or("none"))),
+            Reply::Answer(answer) if !answer.success => {
+                history.reasons.add(format!("{name}:{}", answer.reason.as_deref().unwrap_or("none")))
+            }
             Reply::Answer(_) => {}
             other => history.errors.add(format!("{name}:{}", other.error_kind().unwrap_or_default())),
         }
@@ -186,7 +200,8 @@ pub async fn run(shared: Arc<Shared>, caller: Caller) -> Ending {
             break Ending::GaveUp;
         }
         checks += 1;
-        let Some(reply) = shared.function(&call, "check_availability", detail, want_args(caller.svc.said, &want)).await else {
+        let Some(reply) = shared.function(&call, "check_availability", detail, want_args(caller.svc.said, &want)).await
+        else {
             break Ending::Capped;
         };
         let Reply::Answer(answer) = reply else { break Ending::Error };
@@ -227,19 +242,23 @@ pub async fn run(shared: Arc<Shared>, caller: Caller) -> Ending {
             history.confirmations.push(Confirmation {
                 compound: caller.svc.compound,
                 held: answer.time_remaining.is_some(),
+                replayed: matches!(&reply, Reply::Answer(b) if b.replayed),
                 in_time: think < ttl,
                 outcome,
                 reason,
+                start: answer.start.clone(),
+                staff: answer.staff.clone(),
+                minutes: caller.svc.minutes,
             });
-            if let Reply::Answer(b) = &reply {
-                if let (true, Some(id)) = (b.success, &b.booking_id) {
-                    history.acked.push(Acked {
-                        booking_id: id.clone(),
-                        call_id: call.call_id.clone(),
-                        status: b.booking_status.clone().unwrap_or_default(),
-                        compound: caller.svc.compound,
-                    });
-                }
+            if let Reply::Answer(b) = &reply
+                && let (true, Some(id)) = (b.success, &b.booking_id)
+            {
+                history.acked.push(Acked {
+                    booking_id: id.clone(),
+                    call_id: call.call_id.clone(),
+                    status: b.booking_status.clone().unwrap_or_default(),
+                    compound: caller.svc.compound,
+                });
             }
         }
         match outcome {

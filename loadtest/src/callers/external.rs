@@ -28,11 +28,21 @@ pub struct WebBookers {
 fn utc(date: &str, time: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let date: NaiveDate = date.parse().ok()?;
     let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
-    chrono_tz::Europe::Berlin.from_local_datetime(&date.and_time(time)).earliest().map(|t| t.with_timezone(&chrono::Utc))
+    chrono_tz::Europe::Berlin
+        .from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// Books until `stop` (or `max_attempts`); counts `created`, `taken` and errors into `counts`.
-pub async fn run(http: reqwest::Client, sim_url: String, calendar: Arc<Calendar>, spec: WebBookers, stop: Instant, counts: Arc<Mutex<Counts>>) {
+pub async fn run(
+    http: reqwest::Client,
+    sim_url: String,
+    calendar: Arc<Calendar>,
+    spec: WebBookers,
+    stop: Instant,
+    counts: Arc<Mutex<Counts>>,
+) {
     if spec.per_minute <= 0.0 || spec.event_types.is_empty() {
         return;
     }
@@ -49,7 +59,13 @@ pub async fn run(http: reqwest::Client, sim_url: String, calendar: Arc<Calendar>
         let Some(start) = utc(&want.date, &want.time) else { continue };
         let event_type = spec.event_types[rng.random_range(0..spec.event_types.len())];
         let body = json!({"eventTypeId": event_type, "start": start.to_rfc3339()});
-        let kind = match http.post(format!("{sim_url}/_sim/external-booking")).json(&body).timeout(Duration::from_secs(10)).send().await {
+        let kind = match http
+            .post(format!("{sim_url}/_sim/external-booking"))
+            .json(&body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+        {
             Ok(r) if r.status().as_u16() == 201 => "created".to_owned(),
             Ok(r) if r.status().as_u16() == 409 => "taken".to_owned(),
             Ok(r) => format!("http_{}", r.status().as_u16()),

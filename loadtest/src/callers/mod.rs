@@ -151,7 +151,6 @@ async fn run_mode(args: &CallersArgs, env: &Env<'_>, mode: Mode) -> Result<ModeR
         callers: args.callers,
         seed: args.seed,
         skew: args.skew,
-        popular_slots: args.popular_slots,
         abandon: args.abandon,
         slow: args.slow,
         dauerwelle_share: args.dauerwelle_share,
@@ -162,13 +161,18 @@ async fn run_mode(args: &CallersArgs, env: &Env<'_>, mode: Mode) -> Result<ModeR
     let population = plan::population(&spec, &calendar);
     let tenant = &catalogue.tenants()[0];
     let cut = "herrenhaarschnitt".into();
-    let web_event_types: Vec<i64> = tenant.staff.iter().filter_map(|s| tenant.event_types(&cut, &s.id)?.first().copied()).collect();
+    let web_event_types: Vec<i64> =
+        tenant.staff.iter().filter_map(|s| tenant.event_types(&cut, &s.id)?.first().copied()).collect();
 
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.deadline_secs);
     let progress = crate::progress::bar(args.callers, &format!("callers {label}"));
     let shared = Arc::new(Shared {
-        client: RetellClient { http: stack.http.clone(), base: stack.service_url().to_owned(), timeout: Duration::from_secs(15) },
+        client: RetellClient {
+            http: stack.http.clone(),
+            base: stack.service_url().to_owned(),
+            timeout: Duration::from_secs(15),
+        },
         calendar: Calendar::new(today, args.popular_slots),
         history: Mutex::new(History::default()),
         sent: AtomicU64::new(0),
@@ -180,6 +184,7 @@ async fn run_mode(args: &CallersArgs, env: &Env<'_>, mode: Mode) -> Result<ModeR
         progress: progress.clone(),
     });
     let sampler = RssSampler::start(stack.service.pid(), Duration::from_millis(250));
+    let cpu_start = crate::cpu::snapshot(stack.service.pid());
     let web_counts = Arc::new(Mutex::new(Counts::default()));
     let web_stop = started + Duration::from_secs_f64(args.arrival_secs.max(1.0) + 60.0 * args.time_scale);
     let web = tokio::spawn(external::run(
@@ -207,6 +212,7 @@ async fn run_mode(args: &CallersArgs, env: &Env<'_>, mode: Mode) -> Result<ModeR
         }
     }
     let call_phase = started.elapsed();
+    let cpu = crate::cpu::since(&cpu_start);
     progress.finish_and_clear();
     web.abort();
     let (drained, outbox) = stack.drain_outbox(Duration::from_secs(args.drain_secs)).await?;
@@ -241,10 +247,12 @@ async fn run_mode(args: &CallersArgs, env: &Env<'_>, mode: Mode) -> Result<ModeR
         peak_kb,
         outbox,
         verification,
+        sim_bookings: &sim_bookings,
         reservation_states,
         info,
         ttl_single,
         ttl_compound,
         clean_stop,
+        cpu,
     }))
 }

@@ -46,7 +46,6 @@ pub struct Caller {
     pub index: u64,
     pub svc: Svc,
     pub want: Want,
-    pub popular: bool,
     /// Hangs up after hearing the slot is free (Retell sends `call_ended`).
     pub abandons: bool,
     /// Takes longer than the hold to confirm (the first time).
@@ -65,7 +64,6 @@ pub struct PopulationSpec {
     pub callers: u64,
     pub seed: u64,
     pub skew: f64,
-    pub popular_slots: usize,
     pub abandon: f64,
     pub slow: f64,
     pub dauerwelle_share: f64,
@@ -103,6 +101,7 @@ impl Calendar {
         Calendar { days, popular }
     }
 
+    #[cfg(test)]
     pub fn popular(&self) -> &[Want] {
         &self.popular
     }
@@ -146,7 +145,7 @@ pub fn population(spec: &PopulationSpec, calendar: &Calendar) -> Vec<Caller> {
     (0..spec.callers)
         .map(|index| {
             let svc = pick_service(&services, &mut rng);
-            let (want, popular) = calendar.pick(&svc, spec.skew, &mut rng);
+            let (want, _) = calendar.pick(&svc, spec.skew, &mut rng);
             let (lo, hi) = spec.think_secs;
             let think = Duration::from_secs_f64(rng.random_range(lo..=hi.max(lo)) * spec.time_scale);
             let arrival = spec.arrival.mul_f64(rng.random_range(0.0..1.0));
@@ -154,7 +153,6 @@ pub fn population(spec: &PopulationSpec, calendar: &Calendar) -> Vec<Caller> {
                 index,
                 svc,
                 want,
-                popular,
                 abandons: rng.random_bool(spec.abandon.clamp(0.0, 1.0)),
                 slow: rng.random_bool(spec.slow.clamp(0.0, 1.0)),
                 think,

@@ -28,12 +28,7 @@ fn opens_after_threshold_within_window() {
     assert_eq!(b.state(t0), CircuitState::Closed);
     fail_n(&mut b, t0 + Duration::from_secs(10), 1);
     assert_eq!(b.state(t0 + Duration::from_secs(10)), CircuitState::Open);
-    assert_eq!(
-        b.allow(t0 + Duration::from_secs(20)),
-        Admission::Rejected {
-            retry_in: Duration::from_secs(20)
-        }
-    );
+    assert_eq!(b.allow(t0 + Duration::from_secs(20)), Admission::Rejected { retry_in: Duration::from_secs(20) });
 }
 
 #[test]
@@ -70,12 +65,7 @@ fn half_open_after_cooldown_allows_one_probe() {
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
     let p = permit(&mut b, t1);
     assert!(p.is_probe());
-    assert_eq!(
-        b.allow(t1),
-        Admission::Rejected {
-            retry_in: HALF_OPEN_RETRY
-        }
-    );
+    assert_eq!(b.allow(t1), Admission::Rejected { retry_in: HALF_OPEN_RETRY });
     b.on_success(t1, p);
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
     let p2 = permit(&mut b, t1);
@@ -93,12 +83,7 @@ fn half_open_failure_reopens() {
     let p = permit(&mut b, t1);
     b.on_failure(t1, p);
     assert_eq!(b.state(t1), CircuitState::Open);
-    assert_eq!(
-        b.allow(t1),
-        Admission::Rejected {
-            retry_in: Duration::from_secs(30)
-        }
-    );
+    assert_eq!(b.allow(t1), Admission::Rejected { retry_in: Duration::from_secs(30) });
 }
 
 #[test]
@@ -111,13 +96,7 @@ fn neutral_answer_frees_the_probe_without_closing() {
     b.record::<()>(t1, p, &Err(CalcomError::RateLimited { retry_after: None }));
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
     let p = permit(&mut b, t1);
-    b.record::<()>(
-        t1,
-        p,
-        &Err(CalcomError::SlotTaken {
-            message: String::new(),
-        }),
-    );
+    b.record::<()>(t1, p, &Err(CalcomError::SlotTaken { message: String::new() }));
     let p = permit(&mut b, t1);
     b.record(t1, p, &Ok(()));
     assert_eq!(b.state(t1), CircuitState::Closed);
@@ -130,10 +109,7 @@ fn lost_probe_is_written_off_after_probe_timeout() {
     fail_n(&mut b, t0, 5);
     let t1 = t0 + Duration::from_secs(30);
     let _lost = permit(&mut b, t1);
-    assert!(matches!(
-        b.allow(t1 + Duration::from_secs(29)),
-        Admission::Rejected { .. }
-    ));
+    assert!(matches!(b.allow(t1 + Duration::from_secs(29)), Admission::Rejected { .. }));
     assert!(permit(&mut b, t1 + Duration::from_secs(30)).is_probe());
 }
 
@@ -149,10 +125,7 @@ fn stale_answers_are_ignored() {
     b.on_success(t1, early);
     b.on_failure(t1, early_fail);
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
-    assert!(
-        matches!(b.allow(t1), Admission::Rejected { .. }),
-        "the probe still holds its slot"
-    );
+    assert!(matches!(b.allow(t1), Admission::Rejected { .. }), "the probe still holds its slot");
     b.on_success(t1, probe);
     assert_eq!(b.state(t1), CircuitState::HalfOpen);
 }
@@ -167,10 +140,7 @@ fn late_answer_of_a_written_off_probe_keeps_the_live_probe_slot() {
     let t2 = t1 + Duration::from_secs(30);
     let live = permit(&mut b, t2);
     b.on_success(t2, lost);
-    assert!(
-        matches!(b.allow(t2), Admission::Rejected { .. }),
-        "the live probe still holds the only slot"
-    );
+    assert!(matches!(b.allow(t2), Admission::Rejected { .. }), "the live probe still holds the only slot");
     b.on_success(t2, live);
     assert_eq!(b.state(t2), CircuitState::Closed);
 }
@@ -181,13 +151,7 @@ fn business_errors_count_as_success() {
     let mut b = CircuitBreaker::new(cfg());
     for _ in 0..20 {
         let p = permit(&mut b, t0);
-        b.record::<()>(
-            t0,
-            p,
-            &Err(CalcomError::SlotTaken {
-                message: "x".into(),
-            }),
-        );
+        b.record::<()>(t0, p, &Err(CalcomError::SlotTaken { message: "x".into() }));
         let p = permit(&mut b, t0);
         b.record::<()>(t0, p, &Err(CalcomError::NotFound));
     }
@@ -201,15 +165,7 @@ fn business_errors_count_as_success() {
 
 #[test]
 fn state_codes() {
-    assert_eq!(
-        [
-            CircuitState::Closed,
-            CircuitState::HalfOpen,
-            CircuitState::Open
-        ]
-        .map(CircuitState::code),
-        [0, 1, 2]
-    );
+    assert_eq!([CircuitState::Closed, CircuitState::HalfOpen, CircuitState::Open].map(CircuitState::code), [0, 1, 2]);
 }
 
 #[test]

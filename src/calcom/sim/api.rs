@@ -18,15 +18,13 @@ use serde_json::{Map, Value};
 
 use super::SimInner;
 use super::input::{
-    Body, Obj, RawQuery, UidPath, body_object, field_i64, field_str, field_time, field_u32, param,
-    params_of, query_int, query_time, required, uid_of, valid_email, valid_phone,
+    Body, Obj, RawQuery, UidPath, body_object, field_i64, field_str, field_time, field_u32, param, params_of,
+    query_int, query_time, required, uid_of, valid_email, valid_phone,
 };
 use super::query::{ListFilter, SortKey};
 use super::routes::{ApiError, json_response};
 use super::state::{NewAttendee, NewBooking};
-use crate::calcom::types::{
-    BookingListStatus, BookingPage, Envelope, LIST_MAX_TAKE, SortOrder, validate_metadata,
-};
+use crate::calcom::types::{BookingListStatus, BookingPage, Envelope, LIST_MAX_TAKE, SortOrder, validate_metadata};
 
 type Sim = State<Arc<SimInner>>;
 
@@ -63,9 +61,7 @@ fn attendee(o: &Obj) -> Result<NewAttendee, ApiError> {
     }
     let time_zone = required(field_str(a, "timeZone")?, "attendee.timeZone")?;
     if time_zone.parse::<Tz>().is_err() {
-        return Err(ApiError::bad(
-            "attendee.timeZone must be a valid IANA time zone",
-        ));
+        return Err(ApiError::bad("attendee.timeZone must be a valid IANA time zone"));
     }
     let email = field_str(a, "email")?;
     if email.as_deref().is_some_and(|e| !valid_email(e)) {
@@ -76,18 +72,10 @@ fn attendee(o: &Obj) -> Result<NewAttendee, ApiError> {
         return Err(ApiError::bad("{attendeePhoneNumber}invalid_number"));
     }
     if email.is_none() && phone.is_none() {
-        return Err(ApiError::bad(
-            "Attendee must have at least one contact method (email or phoneNumber)",
-        ));
+        return Err(ApiError::bad("Attendee must have at least one contact method (email or phoneNumber)"));
     }
     let language = field_str(a, "language")?;
-    Ok(NewAttendee {
-        name,
-        email,
-        time_zone,
-        phone,
-        language,
-    })
+    Ok(NewAttendee { name, email, time_zone, phone, language })
 }
 
 fn metadata(o: &Obj) -> Result<BTreeMap<String, String>, ApiError> {
@@ -103,9 +91,7 @@ fn metadata(o: &Obj) -> Result<BTreeMap<String, String>, ApiError> {
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
             _ => {
-                return Err(ApiError::bad(format!(
-                    "metadata value of {k} must be a string, number or boolean"
-                )));
+                return Err(ApiError::bad(format!("metadata value of {k} must be a string, number or boolean")));
             }
         };
         out.insert(k.clone(), v);
@@ -153,23 +139,18 @@ pub(crate) async fn create_booking(State(sim): Sim, uri: Uri, body: Body) -> Res
 }
 
 fn list_filter(q: &[(String, String)]) -> Result<ListFilter, ApiError> {
-    let mut f = ListFilter {
-        take: LIST_DEFAULT_TAKE,
-        ..ListFilter::default()
-    };
+    let mut f = ListFilter { take: LIST_DEFAULT_TAKE, ..ListFilter::default() };
     if let Some(s) = param(q, "status") {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let st: BookingListStatus = serde_json::from_value(Value::String(part.to_owned()))
-                .map_err(|_| ApiError::bad(format!("status {part} is not one of upcoming, recurring, past, cancelled, unconfirmed")))?;
+            let st: BookingListStatus = serde_json::from_value(Value::String(part.to_owned())).map_err(|_| {
+                ApiError::bad(format!("status {part} is not one of upcoming, recurring, past, cancelled, unconfirmed"))
+            })?;
             f.statuses.push(st);
         }
     }
     if let Some(ids) = param(q, "eventTypeIds") {
         for id in ids.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            f.event_type_ids.push(
-                id.parse()
-                    .map_err(|_| ApiError::bad("eventTypeIds must be integers"))?,
-            );
+            f.event_type_ids.push(id.parse().map_err(|_| ApiError::bad("eventTypeIds must be integers"))?);
         }
     }
     f.event_type_ids.extend(query_int(q, "eventTypeId")?);
@@ -214,14 +195,7 @@ pub(crate) async fn list_bookings(State(sim): Sim, uri: Uri, q: RawQuery) -> Res
     match r {
         Ok(f) => {
             let (bookings, pagination) = sim.cal().list(&f, sim.now());
-            json_response(
-                StatusCode::OK,
-                &BookingPage {
-                    status: "success".to_owned(),
-                    bookings,
-                    pagination,
-                },
-            )
+            json_response(StatusCode::OK, &BookingPage { status: "success".to_owned(), bookings, pagination })
         }
         Err(e) => e.respond(uri.path()),
     }
@@ -229,20 +203,12 @@ pub(crate) async fn list_bookings(State(sim): Sim, uri: Uri, q: RawQuery) -> Res
 
 pub(crate) async fn get_booking(State(sim): Sim, uri: Uri, uid: UidPath) -> Response {
     let r = uid_of(uid).and_then(|uid| {
-        sim.cal()
-            .get(&uid)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("Booking with uid={uid} not found")))
+        sim.cal().get(&uid).cloned().ok_or_else(|| ApiError::not_found(format!("Booking with uid={uid} not found")))
     });
     finish(uri.path(), StatusCode::OK, r)
 }
 
-pub(crate) async fn cancel_booking(
-    State(sim): Sim,
-    uri: Uri,
-    uid: UidPath,
-    body: Body,
-) -> Response {
+pub(crate) async fn cancel_booking(State(sim): Sim, uri: Uri, uid: UidPath, body: Body) -> Response {
     let r = uid_of(uid).and_then(|uid| {
         let o = body_object(body, false)?;
         let reason = field_str(&o, "cancellationReason")?;
@@ -251,19 +217,13 @@ pub(crate) async fn cancel_booking(
     finish(uri.path(), StatusCode::OK, r)
 }
 
-pub(crate) async fn reschedule_booking(
-    State(sim): Sim,
-    uri: Uri,
-    uid: UidPath,
-    body: Body,
-) -> Response {
+pub(crate) async fn reschedule_booking(State(sim): Sim, uri: Uri, uid: UidPath, body: Body) -> Response {
     let r = uid_of(uid).and_then(|uid| {
         let o = body_object(body, true)?;
         let start = required(field_time(&o, "start")?, "start")?;
         let reason = field_str(&o, "reschedulingReason")?;
         let by = field_str(&o, "rescheduledBy")?;
-        sim.reschedule_booking(&uid, start, reason, by)
-            .map_err(ApiError::from)
+        sim.reschedule_booking(&uid, start, reason, by).map_err(ApiError::from)
     });
     finish(uri.path(), StatusCode::CREATED, r)
 }
@@ -275,17 +235,15 @@ pub(crate) async fn slots(State(sim): Sim, uri: Uri, q: RawQuery) -> Response {
             None => {
                 let slug = required(param(&q, "eventTypeSlug"), "eventTypeId")?;
                 let cal = sim.cal();
-                cal.event_type_by_slug(slug).map(|e| e.id).ok_or_else(|| {
-                    ApiError::not_found(format!("Event type with slug {slug} not found"))
-                })?
+                cal.event_type_by_slug(slug)
+                    .map(|e| e.id)
+                    .ok_or_else(|| ApiError::not_found(format!("Event type with slug {slug} not found")))?
             }
         };
         let start = required(query_time(&q, "start", false)?, "start")?;
         let end = required(query_time(&q, "end", true)?, "end")?;
         let tz: Tz = match param(&q, "timeZone") {
-            Some(z) => z
-                .parse()
-                .map_err(|_| ApiError::bad("timeZone must be a valid IANA time zone"))?,
+            Some(z) => z.parse().map_err(|_| ApiError::bad("timeZone must be a valid IANA time zone"))?,
             None => Tz::UTC,
         };
         let range = match param(&q, "format") {
@@ -296,27 +254,17 @@ pub(crate) async fn slots(State(sim): Sim, uri: Uri, q: RawQuery) -> Response {
         let duration = query_int(&q, "duration")?
             .map(|d| u32::try_from(d).map_err(|_| ApiError::bad("duration must not be negative")))
             .transpose()?;
-        let free = sim
-            .cal()
-            .free_slots(event_type_id, start, end, duration, sim.now())?;
+        let free = sim.cal().free_slots(event_type_id, start, end, duration, sim.now())?;
         let mut by_date: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (s, e) in free {
             let local = s.with_timezone(&tz);
             let mut slot = Map::new();
-            slot.insert(
-                "start".into(),
-                Value::String(local.to_rfc3339_opts(SecondsFormat::Millis, true)),
-            );
+            slot.insert("start".into(), Value::String(local.to_rfc3339_opts(SecondsFormat::Millis, true)));
             if range {
-                let end = e
-                    .with_timezone(&tz)
-                    .to_rfc3339_opts(SecondsFormat::Millis, true);
+                let end = e.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Millis, true);
                 slot.insert("end".into(), Value::String(end));
             }
-            by_date
-                .entry(local.format("%Y-%m-%d").to_string())
-                .or_default()
-                .push(Value::Object(slot));
+            by_date.entry(local.format("%Y-%m-%d").to_string()).or_default().push(Value::Object(slot));
         }
         Ok(by_date)
     });
@@ -342,13 +290,7 @@ fn reserve_input(body: Body) -> Result<ReserveInput, ApiError> {
 
 pub(crate) async fn reserve(State(sim): Sim, uri: Uri, body: Body) -> Response {
     let r = reserve_input(body).and_then(|i| {
-        let res = sim.cal().reserve(
-            i.event_type_id,
-            i.start,
-            i.slot_minutes,
-            i.hold_minutes,
-            sim.now(),
-        )?;
+        let res = sim.cal().reserve(i.event_type_id, i.start, i.slot_minutes, i.hold_minutes, sim.now())?;
         sim.stats.bump(|s| s.reservations_created += 1);
         Ok(res.output())
     });
@@ -356,30 +298,15 @@ pub(crate) async fn reserve(State(sim): Sim, uri: Uri, body: Body) -> Response {
 }
 
 pub(crate) async fn get_reservation(State(sim): Sim, uri: Uri, uid: UidPath) -> Response {
-    let r = uid_of(uid).map(|uid| {
-        sim.cal()
-            .get_reservation(&uid, sim.now())
-            .map(|r| r.output())
-    });
+    let r = uid_of(uid).map(|uid| sim.cal().get_reservation(&uid, sim.now()).map(|r| r.output()));
     finish(uri.path(), StatusCode::OK, r)
 }
 
-pub(crate) async fn update_reservation(
-    State(sim): Sim,
-    uri: Uri,
-    uid: UidPath,
-    body: Body,
-) -> Response {
+pub(crate) async fn update_reservation(State(sim): Sim, uri: Uri, uid: UidPath, body: Body) -> Response {
     let r = uid_of(uid).and_then(|uid| {
         let i = reserve_input(body)?;
-        let res = sim.cal().update_reservation(
-            &uid,
-            i.event_type_id,
-            i.start,
-            i.slot_minutes,
-            i.hold_minutes,
-            sim.now(),
-        )?;
+        let res =
+            sim.cal().update_reservation(&uid, i.event_type_id, i.start, i.slot_minutes, i.hold_minutes, sim.now())?;
         Ok(res.output())
     });
     finish(uri.path(), StatusCode::OK, r)
@@ -403,26 +330,15 @@ mod tests {
 
     #[test]
     fn list_filter_validation() {
-        let q = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<Vec<_>>()
-        };
+        let q =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         assert!(list_filter(&q(&[("take", "0")])).is_err());
         assert!(list_filter(&q(&[("take", "251")])).is_err());
         assert!(list_filter(&q(&[("skip", "-1")])).is_err());
         assert!(list_filter(&q(&[("status", "upcoming,bogus")])).is_err());
         assert!(list_filter(&q(&[("sortStart", "up")])).is_err());
-        let f = list_filter(&q(&[
-            ("status", "upcoming,past"),
-            ("eventTypeIds", "1,2"),
-            ("eventTypeId", "3"),
-        ]))
-        .expect("ok");
-        assert_eq!(
-            (f.statuses.len(), f.event_type_ids.clone(), f.take),
-            (2, vec![1, 2, 3], 100)
-        );
+        let f =
+            list_filter(&q(&[("status", "upcoming,past"), ("eventTypeIds", "1,2"), ("eventTypeId", "3")])).expect("ok");
+        assert_eq!((f.statuses.len(), f.event_type_ids.clone(), f.take), (2, vec![1, 2, 3], 100));
     }
 }

@@ -45,9 +45,7 @@ pub(crate) fn book_one(sim: &SimInner, cfg: &ExternalBooker, rng: &mut StdRng) -
         let tz = cal.schedule.tz;
         let day = now.with_timezone(&tz).date_naive()
             + ChronoDuration::days(i64::from(rng.random_range(0..cfg.horizon_days.max(1))));
-        let start_of_day = day
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| tz.from_local_datetime(&t).earliest());
+        let start_of_day = day.and_hms_opt(0, 0, 0).and_then(|t| tz.from_local_datetime(&t).earliest());
         let Some(day_start) = start_of_day.map(|t| t.with_timezone(&Utc)) else {
             return false;
         };
@@ -56,9 +54,7 @@ pub(crate) fn book_one(sim: &SimInner, cfg: &ExternalBooker, rng: &mut StdRng) -
             return false;
         }
         match cal.free_slots(event_type_id, from, to, None, now) {
-            Ok(slots) if !slots.is_empty() => {
-                Some((event_type_id, slots[rng.random_range(0..slots.len())].0))
-            }
+            Ok(slots) if !slots.is_empty() => Some((event_type_id, slots[rng.random_range(0..slots.len())].0)),
             _ => None,
         }
     };

@@ -68,22 +68,8 @@ pub fn default_event_types() -> Vec<SimEventType> {
         host_email: email.to_owned(),
     };
     vec![
-        et(
-            1001,
-            "herrenhaarschnitt",
-            30,
-            1,
-            "Anna Becker",
-            "anna@salon.example.com",
-        ),
-        et(
-            1002,
-            "damenhaarschnitt",
-            60,
-            1,
-            "Anna Becker",
-            "anna@salon.example.com",
-        ),
+        et(1001, "herrenhaarschnitt", 30, 1, "Anna Becker", "anna@salon.example.com"),
+        et(1002, "damenhaarschnitt", 60, 1, "Anna Becker", "anna@salon.example.com"),
         et(1003, "faerben", 90, 2, "Ben Wolf", "ben@salon.example.com"),
     ]
 }
@@ -107,9 +93,7 @@ impl Default for SimSchedule {
     fn default() -> Self {
         SimSchedule {
             time_zone: "Europe/Berlin".to_owned(),
-            days: ["mon", "tue", "wed", "thu", "fri", "sat"]
-                .map(str::to_owned)
-                .to_vec(),
+            days: ["mon", "tue", "wed", "thu", "fri", "sat"].map(str::to_owned).to_vec(),
             open: "08:00".to_owned(),
             close: "20:00".to_owned(),
             enforce: false,
@@ -129,19 +113,13 @@ pub fn default_retry_backoff_ms() -> Vec<u64> {
 
 impl SimWebhook {
     pub fn new(url: impl Into<String>, secret: impl Into<String>) -> Self {
-        SimWebhook {
-            url: url.into(),
-            secret: secret.into(),
-        }
+        SimWebhook { url: url.into(), secret: secret.into() }
     }
 }
 
 impl std::fmt::Debug for SimWebhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimWebhook")
-            .field("url", &self.url)
-            .field("secret", &"<redacted>")
-            .finish()
+        f.debug_struct("SimWebhook").field("url", &self.url).field("secret", &"<redacted>").finish()
     }
 }
 
@@ -158,11 +136,7 @@ pub struct ExternalBooker {
 
 impl Default for ExternalBooker {
     fn default() -> Self {
-        ExternalBooker {
-            per_minute: 1.0,
-            horizon_days: 14,
-            seed: 0,
-        }
+        ExternalBooker { per_minute: 1.0, horizon_days: 14, seed: 0 }
     }
 }
 
@@ -179,9 +153,7 @@ impl SimConfig {
                 return Err(format!("event type {} has an invalid length", e.id));
             }
         }
-        let bad_booker = |b: &ExternalBooker| {
-            !b.per_minute.is_finite() || b.per_minute < 0.0 || b.horizon_days == 0
-        };
+        let bad_booker = |b: &ExternalBooker| !b.per_minute.is_finite() || b.per_minute < 0.0 || b.horizon_days == 0;
         if self.external_booker.as_ref().is_some_and(bad_booker) {
             return Err("external_booker needs per_minute >= 0 and horizon_days >= 1".to_owned());
         }
@@ -219,10 +191,7 @@ mod tests {
         assert!(!format!("{hook:?}").contains("\"s\""), "secret redacted");
         let booker = cfg.external_booker.as_ref().expect("booker");
         assert_eq!((booker.horizon_days, booker.seed), (14, 0));
-        assert_eq!(
-            (cfg.schedule.open.as_str(), cfg.schedule.close.as_str()),
-            ("09:00", "20:00")
-        );
+        assert_eq!((cfg.schedule.open.as_str(), cfg.schedule.close.as_str()), ("09:00", "20:00"));
     }
 
     #[test]
@@ -233,14 +202,8 @@ mod tests {
         let mut zero = SimConfig::default();
         zero.event_types[0].length_minutes = 0;
         assert!(zero.validate().is_err());
-        let booker = ExternalBooker {
-            per_minute: -1.0,
-            ..ExternalBooker::default()
-        };
-        let bad_booker = SimConfig {
-            external_booker: Some(booker),
-            ..SimConfig::default()
-        };
+        let booker = ExternalBooker { per_minute: -1.0, ..ExternalBooker::default() };
+        let bad_booker = SimConfig { external_booker: Some(booker), ..SimConfig::default() };
         assert!(bad_booker.validate().is_err());
         let mut bad_tz = SimConfig::default();
         bad_tz.schedule.time_zone = "Berlin".into();

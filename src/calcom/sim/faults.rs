@@ -164,9 +164,7 @@ impl FaultSpec {
             (Some(p50), Some(p99)) if p50 == 0 || p99 < p50 => {
                 Err(format!("{name}.latency needs 0 < p50_ms <= p99_ms"))
             }
-            (Some(_), None) | (None, Some(_)) => {
-                Err(format!("{name}.latency needs both p50_ms and p99_ms"))
-            }
+            (Some(_), None) | (None, Some(_)) => Err(format!("{name}.latency needs both p50_ms and p99_ms")),
             _ => Ok(()),
         }
     }
@@ -185,9 +183,9 @@ impl Faults {
             if label != ANY_ENDPOINT && !valid_label(label) {
                 return Err(format!("unknown endpoint {label:?} in scripted"));
             }
-            let bad_status = steps.iter().any(|s| {
-                matches!(s.outcome, ScriptedOutcome::Status { status, .. } if !(400..=599).contains(&status))
-            });
+            let bad_status = steps
+                .iter()
+                .any(|s| matches!(s.outcome, ScriptedOutcome::Status { status, .. } if !(400..=599).contains(&status)));
             if bad_status {
                 return Err(format!("{label}: scripted status must be within 400..=599"));
             }
@@ -229,16 +227,8 @@ impl FaultState {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_rng(&mut rand::rng()),
         };
-        let queues = faults
-            .scripted
-            .iter()
-            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-            .collect();
-        FaultState {
-            faults,
-            queues,
-            rng,
-        }
+        let queues = faults.scripted.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect();
+        FaultState { faults, queues, rng }
     }
 
     /// The faults with the scripted steps still pending.
@@ -275,23 +265,10 @@ impl FaultState {
     pub fn decide(&mut self, endpoint: Endpoint) -> Decision {
         let label = endpoint.label();
         if self.faults.down {
-            let action = Action::Error {
-                status: 503,
-                message: "Service Unavailable".to_owned(),
-                retry_after: None,
-            };
-            return Decision {
-                latency: Duration::ZERO,
-                action,
-                injected: true,
-            };
+            let action = Action::Error { status: 503, message: "Service Unavailable".to_owned(), retry_after: None };
+            return Decision { latency: Duration::ZERO, action, injected: true };
         }
-        let spec = self
-            .faults
-            .endpoints
-            .get(label)
-            .unwrap_or(&self.faults.all)
-            .clone();
+        let spec = self.faults.endpoints.get(label).unwrap_or(&self.faults.all).clone();
         let latency = draw_latency(&spec.latency, &mut self.rng);
         let hang = |ms: Option<u64>| Duration::from_millis(ms.unwrap_or(spec.timeout_ms));
         if let Some(outcome) = self.next_scripted(label) {
@@ -308,19 +285,10 @@ impl FaultState {
                 ScriptedOutcome::AcceptThenTimeout { ms } => Action::AcceptThenHang(hang(ms)),
             };
             let injected = action != Action::Normal;
-            return Decision {
-                latency,
-                action,
-                injected,
-            };
+            return Decision { latency, action, injected };
         }
         let u: f64 = self.rng.random();
-        let rates = [
-            spec.error_rate,
-            spec.timeout_rate,
-            spec.reset_rate,
-            spec.accept_then_timeout_rate,
-        ];
+        let rates = [spec.error_rate, spec.timeout_rate, spec.reset_rate, spec.accept_then_timeout_rate];
         let mut edge = 0.0;
         let drawn = rates.iter().position(|r| {
             edge += r;
@@ -329,11 +297,7 @@ impl FaultState {
         let action = match drawn {
             Some(0) => {
                 let status = [500, 502, 503][self.rng.random_range(0..3usize)];
-                Action::Error {
-                    status,
-                    message: "simulated server error".to_owned(),
-                    retry_after: None,
-                }
+                Action::Error { status, message: "simulated server error".to_owned(), retry_after: None }
             }
             Some(1) => Action::Hang(hang(None)),
             Some(2) => Action::Reset,
@@ -341,11 +305,7 @@ impl FaultState {
             _ => Action::Normal,
         };
         let injected = action != Action::Normal;
-        Decision {
-            latency,
-            action,
-            injected,
-        }
+        Decision { latency, action, injected }
     }
 }
 
@@ -363,11 +323,7 @@ fn draw_latency(l: &Latency, rng: &mut StdRng) -> Duration {
         let ms = (p50.ln() + sigma * z).exp().min(p99 * LATENCY_CAP_FACTOR);
         return Duration::from_secs_f64(ms / 1000.0);
     }
-    let jitter = if l.jitter_ms > 0 {
-        rng.random_range(0..=l.jitter_ms)
-    } else {
-        0
-    };
+    let jitter = if l.jitter_ms > 0 { rng.random_range(0..=l.jitter_ms) } else { 0 };
     Duration::from_millis(l.fixed_ms.saturating_add(jitter))
 }
 

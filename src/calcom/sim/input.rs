@@ -32,11 +32,7 @@ pub(crate) fn body_object(body: Body, required: bool) -> Result<Obj, ApiError> {
         }
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return if required {
-            Err(ApiError::bad("Request body is required"))
-        } else {
-            Ok(Obj::new())
-        };
+        return if required { Err(ApiError::bad("Request body is required")) } else { Ok(Obj::new()) };
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(o)) => Ok(o),
@@ -46,13 +42,11 @@ pub(crate) fn body_object(body: Body, required: bool) -> Result<Obj, ApiError> {
 }
 
 pub(crate) fn uid_of(p: UidPath) -> Result<String, ApiError> {
-    p.map(|Path(uid)| uid)
-        .map_err(|_| ApiError::bad("Invalid uid in path"))
+    p.map(|Path(uid)| uid).map_err(|_| ApiError::bad("Invalid uid in path"))
 }
 
 pub(crate) fn params_of(q: RawQuery) -> Result<Vec<(String, String)>, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|_| ApiError::bad("Invalid query string"))
+    q.map(|Query(v)| v).map_err(|_| ApiError::bad("Invalid query string"))
 }
 
 pub(crate) fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -85,25 +79,15 @@ pub(crate) fn query_time(
     };
     let date = NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok();
     if let Some(d) = date.filter(|d| PLAUSIBLE_YEARS.contains(&d.year())) {
-        let t = if end_of_day {
-            d.and_hms_opt(23, 59, 59)
-        } else {
-            d.and_hms_opt(0, 0, 0)
-        };
+        let t = if end_of_day { d.and_hms_opt(23, 59, 59) } else { d.and_hms_opt(0, 0, 0) };
         return Ok(t.map(|t| t.and_utc()));
     }
-    parse_time(v)
-        .map(Some)
-        .ok_or_else(|| ApiError::bad(format!("{key} must be an ISO 8601 date")))
+    parse_time(v).map(Some).ok_or_else(|| ApiError::bad(format!("{key} must be an ISO 8601 date")))
 }
 
 pub(crate) fn query_int(q: &[(String, String)], key: &str) -> Result<Option<i64>, ApiError> {
     param(q, key)
-        .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| ApiError::bad(format!("{key} must be an integer")))
-        })
+        .map(|v| v.trim().parse::<i64>().map_err(|_| ApiError::bad(format!("{key} must be an integer"))))
         .transpose()
 }
 
@@ -112,11 +96,7 @@ pub(crate) fn field_i64(o: &Obj, key: &str) -> Result<Option<i64>, ApiError> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                    .map(|f| f as i64)
-            })
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
             .map(Some)
             .ok_or_else(|| ApiError::bad(format!("{key} must be an integer number"))),
         Some(_) => Err(ApiError::bad(format!("{key} must be an integer number"))),
@@ -140,10 +120,7 @@ pub(crate) fn field_str(o: &Obj, key: &str) -> Result<Option<String>, ApiError> 
 
 pub(crate) fn field_time(o: &Obj, key: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     field_str(o, key)?
-        .map(|s| {
-            parse_time(&s)
-                .ok_or_else(|| ApiError::bad(format!("{key} must be a valid ISO 8601 date string")))
-        })
+        .map(|s| parse_time(&s).ok_or_else(|| ApiError::bad(format!("{key} must be a valid ISO 8601 date string"))))
         .transpose()
 }
 
@@ -170,41 +147,20 @@ mod tests {
     fn times_and_contacts() {
         assert!(parse_time("2030-01-07T09:00:00Z").is_some());
         assert!(parse_time("2030-01-07T10:00:00+01:00") == parse_time("2030-01-07T09:00:00Z"));
-        assert_eq!(
-            parse_time("2030-01-07T09:00:00"),
-            parse_time("2030-01-07T09:00:00Z")
-        );
+        assert_eq!(parse_time("2030-01-07T09:00:00"), parse_time("2030-01-07T09:00:00Z"));
         assert!(parse_time("yesterday").is_none());
         assert!(parse_time("+262143-12-31T23:59:59Z").is_none());
         assert!(parse_time("262143-12-31T23:59:59").is_none());
         assert!(parse_time("1900-01-01T00:00:00Z").is_none());
-        assert!(
-            valid_email("a@b.de")
-                && !valid_email("a@b")
-                && !valid_email("a b@c.de")
-                && !valid_email("@c.de")
-        );
-        assert!(
-            valid_phone("+4917612345678")
-                && !valid_phone("017612345678")
-                && !valid_phone("+49 176")
-        );
+        assert!(valid_email("a@b.de") && !valid_email("a@b") && !valid_email("a b@c.de") && !valid_email("@c.de"));
+        assert!(valid_phone("+4917612345678") && !valid_phone("017612345678") && !valid_phone("+49 176"));
     }
 
     #[test]
     fn query_dates() {
-        let q = vec![
-            ("start".to_owned(), "2030-01-07".to_owned()),
-            ("end".to_owned(), "2030-01-07".to_owned()),
-        ];
-        assert_eq!(
-            query_time(&q, "start", false).ok().flatten(),
-            parse_time("2030-01-07T00:00:00Z")
-        );
-        assert_eq!(
-            query_time(&q, "end", true).ok().flatten(),
-            parse_time("2030-01-07T23:59:59Z")
-        );
+        let q = vec![("start".to_owned(), "2030-01-07".to_owned()), ("end".to_owned(), "2030-01-07".to_owned())];
+        assert_eq!(query_time(&q, "start", false).ok().flatten(), parse_time("2030-01-07T00:00:00Z"));
+        assert_eq!(query_time(&q, "end", true).ok().flatten(), parse_time("2030-01-07T23:59:59Z"));
         assert!(query_time(&[("start".to_owned(), "soon".to_owned())], "start", false).is_err());
     }
 }

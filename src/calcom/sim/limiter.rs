@@ -48,10 +48,7 @@ pub(crate) struct SimLimiter {
 
 impl SimLimiter {
     pub fn new(limit: u32) -> Self {
-        SimLimiter {
-            limit,
-            windows: HashMap::new(),
-        }
+        SimLimiter { limit, windows: HashMap::new() }
     }
 
     pub fn limit(&self) -> u32 {
@@ -70,45 +67,23 @@ impl SimLimiter {
                 now.saturating_duration_since(last) < idle
             });
         }
-        let w = self.windows.entry(key.to_owned()).or_insert(Window {
-            start: now,
-            count: 0,
-            blocked_until: None,
-        });
+        let w = self.windows.entry(key.to_owned()).or_insert(Window { start: now, count: 0, blocked_until: None });
         if let Some(until) = w.blocked_until {
             if now < until {
-                return Verdict::Limited {
-                    limit,
-                    retry_after: until - now,
-                };
+                return Verdict::Limited { limit, retry_after: until - now };
             }
-            *w = Window {
-                start: now,
-                count: 0,
-                blocked_until: None,
-            };
+            *w = Window { start: now, count: 0, blocked_until: None };
         }
         if now.saturating_duration_since(w.start) >= WINDOW {
-            *w = Window {
-                start: now,
-                count: 0,
-                blocked_until: None,
-            };
+            *w = Window { start: now, count: 0, blocked_until: None };
         }
         if w.count >= limit {
             w.blocked_until = Some(now + BLOCK);
-            return Verdict::Limited {
-                limit,
-                retry_after: BLOCK,
-            };
+            return Verdict::Limited { limit, retry_after: BLOCK };
         }
         w.count += 1;
         let reset = WINDOW.saturating_sub(now.saturating_duration_since(w.start));
-        Verdict::Allowed {
-            limit,
-            remaining: limit - w.count,
-            reset,
-        }
+        Verdict::Allowed { limit, remaining: limit - w.count, reset }
     }
 }
 
@@ -121,34 +96,14 @@ mod tests {
         let t0 = Instant::now();
         let mut l = SimLimiter::new(3);
         for i in 0..3 {
-            assert!(
-                matches!(l.check("k", t0), Verdict::Allowed { remaining, .. } if remaining == 2 - i)
-            );
+            assert!(matches!(l.check("k", t0), Verdict::Allowed { remaining, .. } if remaining == 2 - i));
         }
-        assert_eq!(
-            l.check("k", t0),
-            Verdict::Limited {
-                limit: 3,
-                retry_after: BLOCK
-            }
-        );
+        assert_eq!(l.check("k", t0), Verdict::Limited { limit: 3, retry_after: BLOCK });
         assert!(matches!(l.check("other", t0), Verdict::Allowed { .. }));
         let later = t0 + Duration::from_secs(59);
-        assert_eq!(
-            l.check("k", later),
-            Verdict::Limited {
-                limit: 3,
-                retry_after: Duration::from_secs(1)
-            }
-        );
-        assert!(matches!(
-            l.check("k", t0 + BLOCK),
-            Verdict::Allowed { remaining: 2, .. }
-        ));
-        assert!(matches!(
-            l.check("k", t0 + BLOCK + WINDOW),
-            Verdict::Allowed { remaining: 2, .. }
-        ));
+        assert_eq!(l.check("k", later), Verdict::Limited { limit: 3, retry_after: Duration::from_secs(1) });
+        assert!(matches!(l.check("k", t0 + BLOCK), Verdict::Allowed { remaining: 2, .. }));
+        assert!(matches!(l.check("k", t0 + BLOCK + WINDOW), Verdict::Allowed { remaining: 2, .. }));
         assert_eq!(SimLimiter::new(0).check("k", t0), Verdict::Unlimited);
     }
 

@@ -37,8 +37,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    ExternalBooker, SimConfig, SimEventType, SimSchedule, SimWebhook, default_event_types,
-    default_retry_backoff_ms,
+    ExternalBooker, SimConfig, SimEventType, SimSchedule, SimWebhook, default_event_types, default_retry_backoff_ms,
 };
 pub use faults::{ANY_ENDPOINT, FaultSpec, Faults, Latency, ScriptedOutcome, ScriptedStep};
 pub use stats::{EndpointStats, SimStats};
@@ -80,8 +79,7 @@ impl SimInner {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         let offset = self.clock_offset_ms.load(Ordering::Relaxed);
         let real = Utc::now();
-        real.checked_add_signed(chrono::Duration::milliseconds(offset))
-            .unwrap_or(real)
+        real.checked_add_signed(chrono::Duration::milliseconds(offset)).unwrap_or(real)
     }
 
     /// Moves the clock forward; the total offset is capped at [`MAX_CLOCK_OFFSET`].
@@ -89,9 +87,7 @@ impl SimInner {
         let cap = i64::try_from(MAX_CLOCK_OFFSET.as_millis()).unwrap_or(i64::MAX);
         let ms = i64::try_from(by.as_millis()).unwrap_or(cap).min(cap);
         let update = |old: i64| Some(old.saturating_add(ms).min(cap));
-        let _ = self
-            .clock_offset_ms
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, update);
+        let _ = self.clock_offset_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, update);
     }
 
     pub(crate) fn cal(&self) -> MutexGuard<'_, Calendar> {
@@ -108,11 +104,7 @@ impl SimInner {
 
     /// Is this Bearer key accepted?
     pub(crate) fn key_accepted(&self, key: &str) -> bool {
-        if self.api_keys.is_empty() {
-            key.starts_with("cal_") && key.len() > 4
-        } else {
-            self.api_keys.contains(key)
-        }
+        if self.api_keys.is_empty() { key.starts_with("cal_") && key.len() > 4 } else { self.api_keys.contains(key) }
     }
 
     fn notify(&self, trigger: TriggerEvent, b: &Booking, original: Option<&Booking>) {
@@ -121,11 +113,7 @@ impl SimInner {
         }
     }
 
-    pub(crate) fn create_booking(
-        &self,
-        nb: NewBooking,
-        external: bool,
-    ) -> Result<Booking, CalError> {
+    pub(crate) fn create_booking(&self, nb: NewBooking, external: bool) -> Result<Booking, CalError> {
         let res = self.cal().create_booking(nb, self.now());
         match &res {
             Ok(b) => {
@@ -135,19 +123,13 @@ impl SimInner {
                 });
                 self.notify(TriggerEvent::BookingCreated, b, None);
             }
-            Err(CalError::SlotTaken(_)) if external => {
-                self.stats.bump(|s| s.external_booking_conflicts += 1)
-            }
+            Err(CalError::SlotTaken(_)) if external => self.stats.bump(|s| s.external_booking_conflicts += 1),
             Err(_) => {}
         }
         res
     }
 
-    pub(crate) fn cancel_booking(
-        &self,
-        uid: &str,
-        reason: Option<String>,
-    ) -> Result<Booking, CalError> {
+    pub(crate) fn cancel_booking(&self, uid: &str, reason: Option<String>) -> Result<Booking, CalError> {
         let b = self.cal().cancel(uid, reason, self.now())?;
         self.stats.bump(|s| s.bookings_cancelled += 1);
         self.notify(TriggerEvent::BookingCancelled, &b, None);
@@ -167,11 +149,7 @@ impl SimInner {
         Ok(new)
     }
 
-    pub(crate) fn book_external(
-        &self,
-        event_type_id: i64,
-        start: DateTime<Utc>,
-    ) -> Result<Booking, CalError> {
+    pub(crate) fn book_external(&self, event_type_id: i64, start: DateTime<Utc>) -> Result<Booking, CalError> {
         let n = self.external_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let tz = self.cal().schedule.tz.name().to_owned();
         let nb = NewBooking {
@@ -194,13 +172,7 @@ impl SimInner {
         let now = self.now();
         let (active, holds) = {
             let cal = self.cal();
-            (
-                cal.bookings()
-                    .iter()
-                    .filter(|b| b.status.is_active())
-                    .count(),
-                cal.active_reservations(now),
-            )
+            (cal.bookings().iter().filter(|b| b.status.is_active()).count(), cal.active_reservations(now))
         };
         let mut s = self.stats.snapshot();
         s.active_bookings = active as u64;
@@ -223,19 +195,14 @@ impl CalcomSim {
         let mut tasks = Vec::new();
         let notifier = match cfg.webhook.clone() {
             Some(w) => {
-                let (n, task) =
-                    Notifier::start(w, cfg.webhook_retry_backoff_ms.clone(), Arc::clone(&stats))?;
+                let (n, task) = Notifier::start(w, cfg.webhook_retry_backoff_ms.clone(), Arc::clone(&stats))?;
                 tasks.push(task);
                 Some(n)
             }
             None => None,
         };
         let inner = Arc::new(SimInner {
-            cal: Mutex::new(Calendar::new(
-                &cfg.event_types,
-                schedule,
-                cfg.schedule.enforce,
-            )),
+            cal: Mutex::new(Calendar::new(&cfg.event_types, schedule, cfg.schedule.enforce)),
             stats,
             faults: Mutex::new(FaultState::new(cfg.faults.clone())),
             limiter: Mutex::new(SimLimiter::new(cfg.rate_limit_per_minute)),
@@ -250,10 +217,7 @@ impl CalcomSim {
             let stop = async {
                 let _ = stop_rx.await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-            {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
                 tracing::error!(error = %e, "calcom sim server stopped");
             }
         });
@@ -261,13 +225,7 @@ impl CalcomSim {
             tasks.push(tokio::spawn(booker::run(Arc::clone(&inner), b)));
         }
         tracing::info!(addr = %local_addr, "calcom sim listening");
-        Ok(SimHandle {
-            inner,
-            local_addr,
-            stop: Some(stop_tx),
-            server: Some(server),
-            tasks,
-        })
+        Ok(SimHandle { inner, local_addr, stop: Some(stop_tx), server: Some(server), tasks })
     }
 }
 
@@ -327,19 +285,10 @@ impl SimHandle {
 
     /// An "external web booker" booking right now: respects overlaps and reservations and
     /// sends the webhook.
-    pub fn book_external(
-        &self,
-        event_type_id: i64,
-        start: DateTime<Utc>,
-    ) -> Result<Booking, String> {
-        self.inner
-            .book_external(event_type_id, start)
-            .map_err(|e| match e {
-                CalError::BadRequest(m)
-                | CalError::NotFound(m)
-                | CalError::SlotTaken(m)
-                | CalError::Unprocessable(m) => m,
-            })
+    pub fn book_external(&self, event_type_id: i64, start: DateTime<Utc>) -> Result<Booking, String> {
+        self.inner.book_external(event_type_id, start).map_err(|e| match e {
+            CalError::BadRequest(m) | CalError::NotFound(m) | CalError::SlotTaken(m) | CalError::Unprocessable(m) => m,
+        })
     }
 
     pub async fn shutdown(mut self) {

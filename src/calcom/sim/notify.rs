@@ -19,8 +19,7 @@ use super::stats::Stats;
 use crate::calcom::client::http_client_builder;
 use crate::calcom::types::{Booking, BookingStatus};
 use crate::calcom::webhook::{
-    SIGNATURE_HEADER, TriggerEvent, WebhookEvent, WebhookLanguage, WebhookPayload, WebhookPerson,
-    sign,
+    SIGNATURE_HEADER, TriggerEvent, WebhookEvent, WebhookLanguage, WebhookPayload, WebhookPerson, sign,
 };
 
 /// Timeout of one delivery attempt.
@@ -89,11 +88,7 @@ async fn deliver_all(
                     break;
                 }
                 Ok(resp) => {
-                    tracing::debug!(
-                        status = resp.status().as_u16(),
-                        attempt,
-                        "sim webhook rejected"
-                    );
+                    tracing::debug!(status = resp.status().as_u16(), attempt, "sim webhook rejected");
                 }
                 Err(e) => {
                     tracing::debug!(error = %e.without_url(), attempt, "sim webhook delivery failed")
@@ -104,10 +99,7 @@ async fn deliver_all(
         if delivered {
             stats.bump(|s| s.webhooks_delivered += 1);
         } else {
-            tracing::warn!(
-                trigger = event.trigger_event.as_str(),
-                "sim webhook dropped after retries"
-            );
+            tracing::warn!(trigger = event.trigger_event.as_str(), "sim webhook dropped after retries");
             stats.bump(|s| s.webhooks_dropped += 1);
         }
     }
@@ -130,11 +122,7 @@ pub(crate) fn booking_event(
     original: Option<&Booking>,
     now: DateTime<Utc>,
 ) -> WebhookEvent {
-    let english = || {
-        Some(WebhookLanguage {
-            locale: "en".to_owned(),
-        })
-    };
+    let english = || Some(WebhookLanguage { locale: "en".to_owned() });
     let organizer = b.hosts.first().map(|h| WebhookPerson {
         id: Some(h.id),
         name: h.name.clone(),
@@ -155,11 +143,7 @@ pub(crate) fn booking_event(
             time_zone: Some(a.time_zone.clone()),
             username: None,
             phone_number: a.phone_number.clone(),
-            language: a
-                .language
-                .clone()
-                .map(|locale| WebhookLanguage { locale })
-                .or_else(english),
+            language: a.language.clone().map(|locale| WebhookLanguage { locale }).or_else(english),
             utc_offset: None,
         })
         .collect();
@@ -179,11 +163,7 @@ pub(crate) fn booking_event(
             status: Some(status_text(b.status).to_owned()),
             organizer,
             attendees,
-            metadata: b
-                .metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect(),
+            metadata: b.metadata.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
             location: (!b.location.is_empty()).then(|| b.location.clone()),
             reschedule_uid: original.map(|o| o.uid.clone()),
             reschedule_id: original.map(|o| o.id),
@@ -191,16 +171,8 @@ pub(crate) fn booking_event(
             reschedule_end_time: original.map(|o| o.end),
             rescheduled_by: original.and(b.rescheduled_by_email.clone()),
             from_reschedule: None,
-            cancellation_reason: if cancelled {
-                b.cancellation_reason.clone()
-            } else {
-                None
-            },
-            cancelled_by: if cancelled {
-                b.cancelled_by_email.clone()
-            } else {
-                None
-            },
+            cancellation_reason: if cancelled { b.cancellation_reason.clone() } else { None },
+            cancelled_by: if cancelled { b.cancelled_by_email.clone() } else { None },
         },
     }
 }

@@ -42,11 +42,7 @@ pub(crate) struct ListFilter {
 
 impl Calendar {
     pub fn list(&self, f: &ListFilter, now: DateTime<Utc>) -> (Vec<Booking>, Pagination) {
-        let mut hits: Vec<&Booking> = self
-            .bookings()
-            .iter()
-            .filter(|b| matches_filter(b, f, now))
-            .collect();
+        let mut hits: Vec<&Booking> = self.bookings().iter().filter(|b| matches_filter(b, f, now)).collect();
         let (key, order) = f.sort.unwrap_or((SortKey::Start, SortOrder::Asc));
         hits.sort_by(|a, b| {
             let ord = match key {
@@ -56,25 +52,11 @@ impl Calendar {
                 SortKey::Updated => a.updated_at.cmp(&b.updated_at),
             }
             .then(a.id.cmp(&b.id));
-            if order == SortOrder::Desc {
-                ord.reverse()
-            } else {
-                ord
-            }
+            if order == SortOrder::Desc { ord.reverse() } else { ord }
         });
         let total = hits.len() as u64;
-        let page: Vec<Booking> = hits
-            .into_iter()
-            .skip(f.skip as usize)
-            .take(f.take as usize)
-            .cloned()
-            .collect();
-        let p = Pagination::compute(
-            total,
-            u64::from(f.skip),
-            u64::from(f.take),
-            page.len() as u64,
-        );
+        let page: Vec<Booking> = hits.into_iter().skip(f.skip as usize).take(f.take as usize).cloned().collect();
+        let p = Pagination::compute(total, u64::from(f.skip), u64::from(f.take), page.len() as u64);
         (page, p)
     }
 
@@ -95,28 +77,16 @@ impl Calendar {
         }
         let len = duration.unwrap_or(et.length_minutes);
         if len == 0 || len > MAX_BOOKING_MINUTES {
-            return Err(CalError::BadRequest(format!(
-                "duration must be between 1 and {MAX_BOOKING_MINUTES}"
-            )));
+            return Err(CalError::BadRequest(format!("duration must be between 1 and {MAX_BOOKING_MINUTES}")));
         }
         let tz = self.schedule.tz;
-        let first = from
-            .with_timezone(&tz)
-            .date_naive()
-            .pred_opt()
-            .unwrap_or(NaiveDate::MIN);
+        let first = from.with_timezone(&tz).date_naive().pred_opt().unwrap_or(NaiveDate::MIN);
         let last = to.with_timezone(&tz).date_naive();
         let mut out = Vec::new();
         for date in first.iter_days().take_while(|d| *d <= last) {
             for s in self.schedule.slot_starts(date, len, len) {
                 let e = s + minutes(len);
-                if s >= from
-                    && s <= to
-                    && s >= now
-                    && self
-                        .conflict(et.host_user_id, s, e, now, None, None)
-                        .is_none()
-                {
+                if s >= from && s <= to && s >= now && self.conflict(et.host_user_id, s, e, now, None, None).is_none() {
                     out.push((s, e));
                 }
             }
@@ -138,12 +108,10 @@ fn matches_status(b: &Booking, s: BookingListStatus, now: DateTime<Utc>) -> bool
 }
 
 fn matches_filter(b: &Booking, f: &ListFilter, now: DateTime<Utc>) -> bool {
-    let at_least = |v: Option<DateTime<Utc>>, bound: Option<DateTime<Utc>>| {
-        bound.is_none_or(|x| v.is_some_and(|v| v >= x))
-    };
-    let at_most = |v: Option<DateTime<Utc>>, bound: Option<DateTime<Utc>>| {
-        bound.is_none_or(|x| v.is_some_and(|v| v <= x))
-    };
+    let at_least =
+        |v: Option<DateTime<Utc>>, bound: Option<DateTime<Utc>>| bound.is_none_or(|x| v.is_some_and(|v| v >= x));
+    let at_most =
+        |v: Option<DateTime<Utc>>, bound: Option<DateTime<Utc>>| bound.is_none_or(|x| v.is_some_and(|v| v <= x));
     (f.statuses.is_empty() || f.statuses.iter().any(|s| matches_status(b, *s, now)))
         && (f.event_type_ids.is_empty() || f.event_type_ids.contains(&b.event_type_id))
         && at_least(Some(b.start), f.after_start)
@@ -153,13 +121,9 @@ fn matches_filter(b: &Booking, f: &ListFilter, now: DateTime<Utc>) -> bool {
         && at_least(b.updated_at, f.after_updated_at)
         && at_most(b.updated_at, f.before_updated_at)
         && f.booking_uid.as_ref().is_none_or(|u| &b.uid == u)
-        && f.attendee_email
-            .as_ref()
-            .is_none_or(|e| b.attendees.iter().any(|a| a.email.eq_ignore_ascii_case(e)))
+        && f.attendee_email.as_ref().is_none_or(|e| b.attendees.iter().any(|a| a.email.eq_ignore_ascii_case(e)))
         && f.attendee_name.as_ref().is_none_or(|n| {
             let n = n.to_lowercase();
-            b.attendees
-                .iter()
-                .any(|a| a.name.to_lowercase().contains(&n))
+            b.attendees.iter().any(|a| a.name.to_lowercase().contains(&n))
         })
 }

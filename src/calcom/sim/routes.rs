@@ -50,11 +50,7 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
     pub fn bad(m: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BadRequestException", m)
@@ -66,18 +62,10 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "UnauthorizedException", m)
     }
     pub fn unprocessable(m: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "UnprocessableEntityException",
-            m,
-        )
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableEntityException", m)
     }
     pub fn too_large() -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PayloadTooLargeException",
-            "request entity too large",
-        )
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException", "request entity too large")
     }
     pub fn respond(self, path: &str) -> Response {
         error_response(self.status, self.code, &self.message, path)
@@ -121,21 +109,12 @@ fn exception_code(status: StatusCode) -> &'static str {
     }
 }
 
-pub(crate) fn error_response(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    path: &str,
-) -> Response {
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str, path: &str) -> Response {
     let body = ErrorBody {
         status: "error".to_owned(),
         timestamp: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         path: path.to_owned(),
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message: message.to_owned(),
-            details: None,
-        },
+        error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), details: None },
     };
     json_response(status, &body)
 }
@@ -159,10 +138,7 @@ fn rate_limited(path: &str, limit: u32, retry_after: Duration) -> Response {
     h.insert(RETRY_AFTER, header_num(ceil_secs(retry_after)));
     h.insert("x-ratelimit-limit-default", header_num(u64::from(limit)));
     h.insert("x-ratelimit-remaining-default", header_num(0));
-    h.insert(
-        "x-ratelimit-reset-default",
-        header_num(ceil_secs(retry_after)),
-    );
+    h.insert("x-ratelimit-reset-default", header_num(ceil_secs(retry_after)));
     resp
 }
 
@@ -173,19 +149,12 @@ struct ResetMarker;
 /// 200 with a declared length, a partial body, then an I/O error: hyper aborts the connection.
 fn reset_response() -> Response {
     let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(Bytes::from_static(
-            b"{\"status\":\"success\",\"data\":{\"id\":",
-        )),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "simulated connection reset",
-        )),
+        Ok(Bytes::from_static(b"{\"status\":\"success\",\"data\":{\"id\":")),
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated connection reset")),
     ];
     let mut resp = Response::new(Body::from_stream(futures::stream::iter(chunks)));
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut()
-        .insert(CONTENT_LENGTH, HeaderValue::from_static("4096"));
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("4096"));
     resp.extensions_mut().insert(ResetMarker);
     resp
 }
@@ -209,17 +178,11 @@ fn endpoint_for(method: &Method, route: &str) -> Option<Endpoint> {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 async fn gate(State(sim): State<Arc<SimInner>>, req: Request, next: Next) -> Response {
-    let endpoint = req
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|p| endpoint_for(req.method(), p.as_str()));
+    let endpoint = req.extensions().get::<MatchedPath>().and_then(|p| endpoint_for(req.method(), p.as_str()));
     let Some(endpoint) = endpoint else {
         return next.run(req).await;
     };
@@ -260,12 +223,7 @@ async fn gated(sim: &SimInner, endpoint: Endpoint, req: Request, next: Next) -> 
         Action::SlotTaken => return ApiError::bad(SLOT_TAKEN_MSG).respond(&path),
         Action::Hang(d) => {
             tokio::time::sleep(d).await;
-            return error_response(
-                StatusCode::GATEWAY_TIMEOUT,
-                "GatewayTimeoutException",
-                "Gateway Timeout",
-                &path,
-            );
+            return error_response(StatusCode::GATEWAY_TIMEOUT, "GatewayTimeoutException", "Gateway Timeout", &path);
         }
         Action::Reset => return reset_response(),
         Action::AcceptThenHang(d) => hang_after = Some(d),
@@ -288,36 +246,23 @@ async fn gated(sim: &SimInner, endpoint: Endpoint, req: Request, next: Next) -> 
         Some(_) => {}
     }
     let expected = endpoint.api_version();
-    match req
-        .headers()
-        .get(API_VERSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
+    match req.headers().get(API_VERSION_HEADER).and_then(|v| v.to_str().ok()) {
         None => {
             let msg = format!("{API_VERSION_HEADER} header is required for {path}: use {expected}");
             return ApiError::bad(msg).respond(&path);
         }
         Some(v) if v.trim() != expected => {
-            let msg =
-                format!("{API_VERSION_HEADER} {v} is not supported for {path}: use {expected}");
+            let msg = format!("{API_VERSION_HEADER} {v} is not supported for {path}: use {expected}");
             return ApiError::bad(msg).respond(&path);
         }
         Some(_) => {}
     }
 
     let mut resp = next.run(req).await;
-    if let Verdict::Allowed {
-        limit,
-        remaining,
-        reset,
-    } = verdict
-    {
+    if let Verdict::Allowed { limit, remaining, reset } = verdict {
         let h = resp.headers_mut();
         h.insert("x-ratelimit-limit-default", header_num(u64::from(limit)));
-        h.insert(
-            "x-ratelimit-remaining-default",
-            header_num(u64::from(remaining)),
-        );
+        h.insert("x-ratelimit-remaining-default", header_num(u64::from(remaining)));
         h.insert("x-ratelimit-reset-default", header_num(ceil_secs(reset)));
     }
     if let Some(d) = hang_after {
@@ -356,10 +301,7 @@ async fn control_put_faults(
 ) -> Response {
     let parsed = body
         .map_err(|_| ApiError::too_large())
-        .and_then(|b| {
-            serde_json::from_slice::<Faults>(&b)
-                .map_err(|e| ApiError::bad(format!("invalid faults: {e}")))
-        })
+        .and_then(|b| serde_json::from_slice::<Faults>(&b).map_err(|e| ApiError::bad(format!("invalid faults: {e}"))))
         .and_then(|f| f.validate().map(|()| f).map_err(ApiError::bad));
     match parsed {
         Ok(f) => {
@@ -382,25 +324,16 @@ async fn control_external_booking(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let input = body.map_err(|_| ApiError::too_large()).and_then(|b| {
-        serde_json::from_slice::<ExternalBookingInput>(&b)
-            .map_err(|e| ApiError::bad(format!("{e}")))
-    });
+    let input = body
+        .map_err(|_| ApiError::too_large())
+        .and_then(|b| serde_json::from_slice::<ExternalBookingInput>(&b).map_err(|e| ApiError::bad(format!("{e}"))));
     match input.and_then(|i| {
-        sim.book_external(i.event_type_id, i.start)
-            .map_err(|e| match e {
-                CalError::SlotTaken(m) => ApiError {
-                    status: StatusCode::CONFLICT,
-                    code: "ConflictException",
-                    message: m,
-                },
-                other => other.into(),
-            })
+        sim.book_external(i.event_type_id, i.start).map_err(|e| match e {
+            CalError::SlotTaken(m) => ApiError { status: StatusCode::CONFLICT, code: "ConflictException", message: m },
+            other => other.into(),
+        })
     }) {
-        Ok(b) => json_response(
-            StatusCode::CREATED,
-            &crate::calcom::types::Envelope::success(b),
-        ),
+        Ok(b) => json_response(StatusCode::CREATED, &crate::calcom::types::Envelope::success(b)),
         Err(e) => e.respond(uri.path()),
     }
 }
@@ -415,19 +348,14 @@ async fn control_advance_clock(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let input = body.map_err(|_| ApiError::too_large()).and_then(|b| {
-        serde_json::from_slice::<AdvanceClockInput>(&b).map_err(|e| ApiError::bad(format!("{e}")))
-    });
+    let input = body
+        .map_err(|_| ApiError::too_large())
+        .and_then(|b| serde_json::from_slice::<AdvanceClockInput>(&b).map_err(|e| ApiError::bad(format!("{e}"))));
     match input {
         Ok(i) => {
             sim.advance_clock(Duration::from_secs(i.seconds));
-            let now = sim
-                .now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            json_response(
-                StatusCode::OK,
-                &serde_json::json!({"status": "success", "now": now}),
-            )
+            let now = sim.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            json_response(StatusCode::OK, &serde_json::json!({"status": "success", "now": now}))
         }
         Err(e) => e.respond(uri.path()),
     }
@@ -441,31 +369,20 @@ async fn control_reset_stats(State(sim): State<Arc<SimInner>>) -> Response {
 pub(crate) fn router(sim: Arc<SimInner>) -> Router {
     let v2 = Router::new()
         .route("/v2/slots", get(api::slots))
-        .route(
-            "/v2/bookings",
-            post(api::create_booking).get(api::list_bookings),
-        )
+        .route("/v2/bookings", post(api::create_booking).get(api::list_bookings))
         .route("/v2/bookings/{uid}", get(api::get_booking))
         .route("/v2/bookings/{uid}/cancel", post(api::cancel_booking))
-        .route(
-            "/v2/bookings/{uid}/reschedule",
-            post(api::reschedule_booking),
-        )
+        .route("/v2/bookings/{uid}/reschedule", post(api::reschedule_booking))
         .route("/v2/slots/reservations", post(api::reserve))
         .route(
             "/v2/slots/reservations/{uid}",
-            get(api::get_reservation)
-                .patch(api::update_reservation)
-                .delete(api::delete_reservation),
+            get(api::get_reservation).patch(api::update_reservation).delete(api::delete_reservation),
         )
         .route_layer(middleware::from_fn_with_state(Arc::clone(&sim), gate));
     let control = Router::new()
         .route("/_sim/stats", get(control_stats))
         .route("/_sim/bookings", get(control_bookings))
-        .route(
-            "/_sim/faults",
-            put(control_put_faults).get(control_get_faults),
-        )
+        .route("/_sim/faults", put(control_put_faults).get(control_get_faults))
         .route("/_sim/external-booking", post(control_external_booking))
         .route("/_sim/reset-stats", post(control_reset_stats))
         .route("/_sim/advance-clock", post(control_advance_clock));

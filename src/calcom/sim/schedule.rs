@@ -19,17 +19,13 @@ pub(crate) struct Schedule {
 }
 
 fn parse_hhmm(s: &str) -> Result<u32, String> {
-    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M")
-        .map_err(|_| format!("invalid time {s:?}, expected HH:MM"))?;
+    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| format!("invalid time {s:?}, expected HH:MM"))?;
     Ok(t.num_seconds_from_midnight() / 60)
 }
 
 impl Schedule {
     pub fn parse(s: &SimSchedule) -> Result<Self, String> {
-        let tz: Tz = s
-            .time_zone
-            .parse()
-            .map_err(|_| format!("unknown time zone {:?}", s.time_zone))?;
+        let tz: Tz = s.time_zone.parse().map_err(|_| format!("unknown time zone {:?}", s.time_zone))?;
         let mut days = [false; 7];
         for d in &s.days {
             let wd: chrono::Weekday = d.parse().map_err(|_| format!("unknown weekday {d:?}"))?;
@@ -37,17 +33,9 @@ impl Schedule {
         }
         let (open_min, close_min) = (parse_hhmm(&s.open)?, parse_hhmm(&s.close)?);
         if close_min <= open_min {
-            return Err(format!(
-                "schedule closes ({}) before it opens ({})",
-                s.close, s.open
-            ));
+            return Err(format!("schedule closes ({}) before it opens ({})", s.close, s.open));
         }
-        Ok(Schedule {
-            tz,
-            days,
-            open_min,
-            close_min,
-        })
+        Ok(Schedule { tz, days, open_min, close_min })
     }
 
     /// Starts of every `step`-minute slot of `len` minutes on a local date.
@@ -103,10 +91,7 @@ mod tests {
         let sunday = NaiveDate::from_ymd_opt(2031, 3, 9).expect("date");
         assert!(s.slot_starts(sunday, 30, 30).is_empty());
         let summer = NaiveDate::from_ymd_opt(2031, 7, 7).expect("date");
-        assert_eq!(
-            s.slot_starts(summer, 30, 30)[0],
-            utc("2031-07-07T06:00:00Z")
-        );
+        assert_eq!(s.slot_starts(summer, 30, 30)[0], utc("2031-07-07T06:00:00Z"));
     }
 
     #[test]
@@ -120,10 +105,7 @@ mod tests {
         let s = Schedule::parse(&night).expect("schedule");
         let change = NaiveDate::from_ymd_opt(2031, 3, 30).expect("date");
         let slots = s.slot_starts(change, 60, 60);
-        assert_eq!(
-            slots,
-            vec![utc("2031-03-30T00:00:00Z"), utc("2031-03-30T01:00:00Z")]
-        );
+        assert_eq!(slots, vec![utc("2031-03-30T00:00:00Z"), utc("2031-03-30T01:00:00Z")]);
     }
 
     #[test]
@@ -133,10 +115,7 @@ mod tests {
         assert!(s.contains(utc("2031-03-03T18:30:00Z"), utc("2031-03-03T19:00:00Z")));
         assert!(!s.contains(utc("2031-03-03T06:30:00Z"), utc("2031-03-03T07:00:00Z")));
         assert!(!s.contains(utc("2031-03-03T18:45:00Z"), utc("2031-03-03T19:15:00Z")));
-        assert!(
-            !s.contains(utc("2031-03-09T09:00:00Z"), utc("2031-03-09T09:30:00Z")),
-            "sunday"
-        );
+        assert!(!s.contains(utc("2031-03-09T09:00:00Z"), utc("2031-03-09T09:30:00Z")), "sunday");
     }
 
     #[test]

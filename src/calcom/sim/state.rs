@@ -18,14 +18,10 @@ use serde_json::{Map, Value};
 
 use super::SimEventType;
 use super::schedule::Schedule;
-use crate::calcom::types::{
-    Booking, BookingAttendee, BookingHost, BookingStatus, EventTypeRef, SlotReservation,
-};
+use crate::calcom::types::{Booking, BookingAttendee, BookingHost, BookingStatus, EventTypeRef, SlotReservation};
 
-pub(crate) const SLOT_TAKEN_MSG: &str =
-    "User either already has booking at this time or is not available";
-pub(crate) const RESERVATION_BOOKED_MSG: &str =
-    "Can't reserve a slot if the event is already booked.";
+pub(crate) const SLOT_TAKEN_MSG: &str = "User either already has booking at this time or is not available";
+pub(crate) const RESERVATION_BOOKED_MSG: &str = "Can't reserve a slot if the event is already booked.";
 pub(crate) const RESERVATION_HELD_MSG: &str =
     "This time slot is already reserved by another user. Please choose a different time.";
 /// Longest range `GET /v2/slots` answers, to bound the answer size.
@@ -109,12 +105,7 @@ pub(super) fn minutes(m: u32) -> ChronoDuration {
     ChronoDuration::minutes(i64::from(m))
 }
 
-fn overlaps(
-    a_start: DateTime<Utc>,
-    a_end: DateTime<Utc>,
-    b_start: DateTime<Utc>,
-    b_end: DateTime<Utc>,
-) -> bool {
+fn overlaps(a_start: DateTime<Utc>, a_end: DateTime<Utc>, b_start: DateTime<Utc>, b_end: DateTime<Utc>) -> bool {
     a_start < b_end && b_start < a_end
 }
 
@@ -184,9 +175,7 @@ impl Calendar {
             by_start
                 .range(from..(end, i64::MIN))
                 .filter_map(|(_, i)| self.bookings.get(*i))
-                .any(|b| {
-                    Some(b.uid.as_str()) != skip_booking && overlaps(start, end, b.start, b.end)
-                })
+                .any(|b| Some(b.uid.as_str()) != skip_booking && overlaps(start, end, b.start, b.end))
         });
         if booked {
             return Some(true);
@@ -204,10 +193,7 @@ impl Calendar {
         let i = self.bookings.len();
         self.index.insert(b.uid.clone(), i);
         if let (true, Some(host)) = (b.status.is_active(), host_of(&b)) {
-            self.active
-                .entry(host)
-                .or_default()
-                .insert((b.start, b.id), i);
+            self.active.entry(host).or_default().insert((b.start, b.id), i);
         }
         self.bookings.push(b.clone());
         b
@@ -231,46 +217,24 @@ impl Calendar {
         (id, uuid::Uuid::new_v4().simple().to_string())
     }
 
-    pub fn create_booking(
-        &mut self,
-        nb: NewBooking,
-        now: DateTime<Utc>,
-    ) -> Result<Booking, CalError> {
+    pub fn create_booking(&mut self, nb: NewBooking, now: DateTime<Utc>) -> Result<Booking, CalError> {
         self.prune(now);
         let et = self.event_type_or_404(nb.event_type_id)?;
         let len = nb.length_minutes.unwrap_or(et.length_minutes);
         if len == 0 || len > MAX_BOOKING_MINUTES {
-            return Err(CalError::BadRequest(format!(
-                "lengthInMinutes must be between 1 and {MAX_BOOKING_MINUTES}"
-            )));
+            return Err(CalError::BadRequest(format!("lengthInMinutes must be between 1 and {MAX_BOOKING_MINUTES}")));
         }
         let end = nb.start + minutes(len);
         if self.enforce_schedule && !self.schedule.contains(nb.start, end) {
             return Err(CalError::SlotTaken(SLOT_TAKEN_MSG.to_owned()));
         }
-        if self
-            .conflict(
-                et.host_user_id,
-                nb.start,
-                end,
-                now,
-                None,
-                nb.reserved_slot_uid.as_deref(),
-            )
-            .is_some()
-        {
+        if self.conflict(et.host_user_id, nb.start, end, now, None, nb.reserved_slot_uid.as_deref()).is_some() {
             return Err(CalError::SlotTaken(SLOT_TAKEN_MSG.to_owned()));
         }
         let (id, uid) = self.next_identity();
         let a = &nb.attendee;
         let email = a.email.clone().unwrap_or_else(|| {
-            let digits: String = a
-                .phone
-                .as_deref()
-                .unwrap_or_default()
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect();
+            let digits: String = a.phone.as_deref().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
             format!("{digits}@sms.cal.com")
         });
         let mut fields = Map::new();
@@ -297,10 +261,7 @@ impl Calendar {
             end,
             duration: len,
             event_type_id: et.id,
-            event_type: Some(EventTypeRef {
-                id: et.id,
-                slug: et.slug.clone(),
-            }),
+            event_type: Some(EventTypeRef { id: et.id, slug: et.slug.clone() }),
             location: String::new(),
             absent_host: false,
             created_at: now,
@@ -324,20 +285,10 @@ impl Calendar {
         Ok(self.push(booking))
     }
 
-    pub fn cancel(
-        &mut self,
-        uid: &str,
-        reason: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<Booking, CalError> {
-        let i = *self
-            .index
-            .get(uid)
-            .ok_or_else(|| CalError::NotFound(format!("Booking with uid={uid} not found")))?;
+    pub fn cancel(&mut self, uid: &str, reason: Option<String>, now: DateTime<Utc>) -> Result<Booking, CalError> {
+        let i = *self.index.get(uid).ok_or_else(|| CalError::NotFound(format!("Booking with uid={uid} not found")))?;
         if !self.bookings[i].status.is_active() {
-            return Err(CalError::BadRequest(
-                "This booking has already been cancelled.".to_owned(),
-            ));
+            return Err(CalError::BadRequest("This booking has already been cancelled.".to_owned()));
         }
         self.deactivate(i, now);
         let b = &mut self.bookings[i];
@@ -355,25 +306,17 @@ impl Calendar {
         now: DateTime<Utc>,
     ) -> Result<(Booking, Booking), CalError> {
         self.prune(now);
-        let i = *self
-            .index
-            .get(uid)
-            .ok_or_else(|| CalError::NotFound(format!("Booking with uid={uid} not found")))?;
+        let i = *self.index.get(uid).ok_or_else(|| CalError::NotFound(format!("Booking with uid={uid} not found")))?;
         let old = self.bookings[i].clone();
         if !old.status.is_active() {
-            return Err(CalError::BadRequest(format!(
-                "Booking with uid={uid} is cancelled and can't be rescheduled"
-            )));
+            return Err(CalError::BadRequest(format!("Booking with uid={uid} is cancelled and can't be rescheduled")));
         }
         let end = start + minutes(old.duration);
         let host = host_of(&old).unwrap_or_default();
         if self.enforce_schedule && !self.schedule.contains(start, end) {
             return Err(CalError::SlotTaken(SLOT_TAKEN_MSG.to_owned()));
         }
-        if self
-            .conflict(host, start, end, now, Some(uid), None)
-            .is_some()
-        {
+        if self.conflict(host, start, end, now, Some(uid), None).is_some() {
             return Err(CalError::SlotTaken(SLOT_TAKEN_MSG.to_owned()));
         }
         let (id, new_uid) = self.next_identity();
@@ -411,8 +354,7 @@ impl Calendar {
         now: DateTime<Utc>,
     ) -> Result<Reservation, CalError> {
         self.prune(now);
-        let r =
-            self.build_reservation(None, event_type_id, start, slot_minutes, hold_minutes, now)?;
+        let r = self.build_reservation(None, event_type_id, start, slot_minutes, hold_minutes, now)?;
         self.reservations.insert(r.uid.clone(), r.clone());
         Ok(r)
     }
@@ -428,18 +370,9 @@ impl Calendar {
     ) -> Result<Reservation, CalError> {
         self.prune(now);
         if !self.reservations.contains_key(uid) {
-            return Err(CalError::NotFound(format!(
-                "Reserved slot with uid={uid} not found"
-            )));
+            return Err(CalError::NotFound(format!("Reserved slot with uid={uid} not found")));
         }
-        let r = self.build_reservation(
-            Some(uid),
-            event_type_id,
-            start,
-            slot_minutes,
-            hold_minutes,
-            now,
-        )?;
+        let r = self.build_reservation(Some(uid), event_type_id, start, slot_minutes, hold_minutes, now)?;
         self.reservations.insert(r.uid.clone(), r.clone());
         Ok(r)
     }
@@ -456,9 +389,7 @@ impl Calendar {
         let et = self.event_type_or_404(event_type_id)?;
         let slot = slot_minutes.unwrap_or(et.length_minutes);
         if slot == 0 || slot > MAX_BOOKING_MINUTES {
-            return Err(CalError::BadRequest(format!(
-                "slotDuration must be between 1 and {MAX_BOOKING_MINUTES}"
-            )));
+            return Err(CalError::BadRequest(format!("slotDuration must be between 1 and {MAX_BOOKING_MINUTES}")));
         }
         let hold = hold_minutes.unwrap_or(crate::calcom::types::DEFAULT_RESERVATION_MINUTES);
         if hold == 0 || hold > MAX_RESERVATION_MINUTES {
@@ -485,10 +416,7 @@ impl Calendar {
     }
 
     pub fn get_reservation(&self, uid: &str, now: DateTime<Utc>) -> Option<Reservation> {
-        self.reservations
-            .get(uid)
-            .filter(|r| r.until > now)
-            .cloned()
+        self.reservations.get(uid).filter(|r| r.until > now).cloned()
     }
 
     pub fn delete_reservation(&mut self, uid: &str) -> bool {
@@ -497,12 +425,7 @@ impl Calendar {
 }
 
 fn host_output(et: &SimEventType, schedule: &Schedule) -> BookingHost {
-    let username = et
-        .host_email
-        .split('@')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let username = et.host_email.split('@').next().unwrap_or_default().to_owned();
     BookingHost {
         id: et.host_user_id,
         name: et.host_name.clone(),

@@ -73,9 +73,7 @@ pub(crate) struct Stats {
 impl Stats {
     pub fn lock(&self) -> MutexGuard<'_, SimStats> {
         // Counters stay meaningful even if a holder panicked.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn bump(&self, f: impl FnOnce(&mut SimStats)) {
@@ -93,18 +91,12 @@ impl Stats {
             .iter()
             .filter(|(_, e)| e.in_flight > 0)
             .map(|(k, e)| {
-                let kept = EndpointStats {
-                    in_flight: e.in_flight,
-                    max_in_flight: e.in_flight,
-                    ..EndpointStats::default()
-                };
+                let kept =
+                    EndpointStats { in_flight: e.in_flight, max_in_flight: e.in_flight, ..EndpointStats::default() };
                 (k.clone(), kept)
             })
             .collect();
-        *s = SimStats {
-            endpoints,
-            ..SimStats::default()
-        };
+        *s = SimStats { endpoints, ..SimStats::default() };
     }
 
     /// Counts a request entering; the guard records its outcome when dropped.
@@ -116,11 +108,7 @@ impl Stats {
             e.in_flight += 1;
             e.max_in_flight = e.max_in_flight.max(e.in_flight);
         }
-        InFlight {
-            stats: Arc::clone(self),
-            label,
-            outcome: None,
-        }
+        InFlight { stats: Arc::clone(self), label, outcome: None }
     }
 }
 
@@ -168,9 +156,6 @@ mod tests {
         assert_eq!((s.in_flight, s.status("400"), s.status("201")), (0, 1, 0));
         let _d = stats.begin("bookings.create");
         let _e = stats.begin("bookings.create");
-        assert_eq!(
-            stats.snapshot().endpoint("bookings.create").max_in_flight,
-            2
-        );
+        assert_eq!(stats.snapshot().endpoint("bookings.create").max_in_flight, 2);
     }
 }

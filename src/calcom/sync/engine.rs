@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Duration as TimeDelta;
 use dashmap::DashMap;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{Notify, watch};
 
 use super::SyncOutcome;
 use crate::booking::Flags;

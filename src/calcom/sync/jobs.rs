@@ -16,16 +16,19 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 
-use super::engine::{CallError, Engine};
 use super::SyncOutcome;
+use super::engine::{CallError, Engine};
+use crate::calcom::CalcomError;
 use crate::calcom::ratelimit::Priority;
 use crate::calcom::types::{BookingStatus, CreateBooking, CreateBookingAttendee, ListBookingsQuery, RescheduleBooking};
-use crate::calcom::CalcomError;
 use crate::calendar::CalendarMsg;
 use crate::domain::Tenant;
 use crate::metrics;
 use crate::store::appointments::PhaseUpdate;
-use crate::store::{Appointment, AppointmentPhase, AppointmentStatus, OutboxJob, OutboxKind, PhaseSync, StoreError, SyncState};
+use crate::store::{
+    Appointment, AppointmentPhase, AppointmentStatus, OutboxJob, OutboxKind, PhaseSync, ReservationKind, StoreError,
+    SyncState,
+};
 
 /// A Cal.com "success" whose booking was created this long before we asked is someone else's.
 const FRESHNESS: TimeDelta = TimeDelta::minutes(5);
@@ -50,11 +53,13 @@ impl PhaseResult {
             CallError::Calcom(CalcomError::RateLimited { retry_after }) => {
                 PhaseResult::Retry { error: "rate limited by cal.com".into(), counted: false, after: retry_after }
             }
-            CallError::Calcom(e @ (CalcomError::SlotTaken { .. } | CalcomError::BadRequest { .. } | CalcomError::NotFound)) => {
-                PhaseResult::Refused(e.to_string())
-            }
+            CallError::Calcom(
+                e @ (CalcomError::SlotTaken { .. } | CalcomError::BadRequest { .. } | CalcomError::NotFound),
+            ) => PhaseResult::Refused(e.to_string()),
             CallError::Calcom(e) => PhaseResult::Retry { error: e.to_string(), counted: true, after: None },
-            CallError::CircuitOpen(after) | CallError::Budget(after) => PhaseResult::Retry { error: err_text(&err), counted: false, after: Some(after) },
+            CallError::CircuitOpen(after) | CallError::Budget(after) => {
+                PhaseResult::Retry { error: err_text(&err), counted: false, after: Some(after) }
+            }
             CallError::Skipped => PhaseResult::Retry { error: "skipped".into(), counted: false, after: None },
         }
     }
@@ -67,10 +72,22 @@ fn err_text(err: &CallError) -> String {
 /// Runs a claimed job to its end (done, retry scheduled, or dead letter) and tells waiters.
 pub(super) async fn run(engine: &Engine, job: OutboxJob) {
     let started = Instant::now();
-    let step = match job.kind {
-        OutboxKind::Create => create(engine, &job).await,
-        OutboxKind::Cancel => cancel(engine, &job).await,
-        OutboxKind::Reschedule => reschedule(engine, &job).await,
+    let work = async {
+        match job.kind {
+            OutboxKind::Create => create(engine, &job).await,
+            OutboxKind::Cancel => cancel(engine, &job).await,
+            OutboxKind::Reschedule => reschedule(engine, &job).await,
+        }
+    };
+    // The lease is renewed while the job runs; a job whose lease another worker took over (this
+    // node stalled past it) stops at once instead of racing the new owner at Cal.com.
+    let step = tokio::select! {
+        step = work => step,
+        () = keep_lease(engine, &job) => {
+            tracing::warn!(job = job.id, appointment = %job.appointment_id, "outbox job lost its lease to another worker; stopped");
+            engine.notify(job.id, SyncOutcome::Pending);
+            return;
+        }
     };
     let now = engine.clock.now();
     let owner = engine.node_id.as_str();
@@ -95,7 +112,37 @@ pub(super) async fn run(engine: &Engine, job: OutboxJob) {
     engine.notify(job.id, outcome);
 }
 
-async fn schedule_retry(engine: &Engine, job: &OutboxJob, error: &str, counted: bool, after: Option<Duration>) -> SyncOutcome {
+/// Renews the job's lease every third of its length; returns once another worker owns the job.
+async fn keep_lease(engine: &Engine, job: &OutboxJob) {
+    let every = (engine.lease() / 3).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(100));
+    loop {
+        engine.clock.sleep(every).await;
+        if !still_owner(engine, job).await {
+            return;
+        }
+    }
+}
+
+/// Extends the lease; `false` only when another worker took the job over (a store error is not
+/// proof of that: the caller carries on and the next renewal tells).
+async fn still_owner(engine: &Engine, job: &OutboxJob) -> bool {
+    let until = engine.clock.now() + engine.lease();
+    match engine.store.renew_lease(job.id, &engine.node_id, until).await {
+        Ok(owned) => owned,
+        Err(err) => {
+            tracing::warn!(job = job.id, error = %err, "could not renew the outbox lease");
+            true
+        }
+    }
+}
+
+async fn schedule_retry(
+    engine: &Engine,
+    job: &OutboxJob,
+    error: &str,
+    counted: bool,
+    after: Option<Duration>,
+) -> SyncOutcome {
     let now = engine.clock.now();
     let owner = engine.node_id.as_str();
     let backoff = &engine.settings.retry_backoff_secs;
@@ -132,21 +179,25 @@ async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
         // Cancelled before it reached Cal.com: the cancel job behind this one cleans up.
         return Ok(Step::Done(SyncOutcome::Synced));
     }
-    let todo: Vec<&AppointmentPhase> = appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced).collect();
+    let todo: Vec<&AppointmentPhase> =
+        appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced).collect();
     if todo.is_empty() {
         engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
         return Ok(Step::Done(SyncOutcome::Synced));
     }
-    let mirrors = settled_mirrors(engine, &appointment).await?;
+    let (mirrors, unsettled) = settled_mirrors(engine, &appointment).await?;
     let parallel = engine.flags.parallel_booking(&tenant.id);
     let started = Instant::now();
     let mut results = Vec::with_capacity(todo.len());
     if parallel {
-        let bookings = todo.iter().map(|phase| book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned()));
+        let bookings = todo
+            .iter()
+            .map(|phase| book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned(), unsettled));
         results = futures::future::join_all(bookings).await;
     } else {
         for phase in &todo {
-            let result = book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned()).await;
+            let result =
+                book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned(), unsettled).await;
             let refused = matches!(result, PhaseResult::Refused(_));
             results.push(result);
             if refused {
@@ -161,7 +212,13 @@ async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
         metrics::booking("synced");
         return Ok(Step::Done(SyncOutcome::Synced));
     }
-    if let Some(reason) = results.iter().find_map(|r| if let PhaseResult::Refused(reason) = r { Some(reason.clone()) } else { None }) {
+    if let Some(reason) =
+        results.iter().find_map(|r| if let PhaseResult::Refused(reason) = r { Some(reason.clone()) } else { None })
+    {
+        // Compensation undoes bookings: only the job's owner may do it.
+        if !still_owner(engine, job).await {
+            return Ok(Step::Retry { error: "lease lost before compensation".into(), counted: false, after: None });
+        }
         compensate(engine, &tenant, &appointment, &reason).await?;
         return Ok(Step::Done(SyncOutcome::Failed));
     }
@@ -187,22 +244,62 @@ fn merge_retries(results: Vec<PhaseResult>) -> Step {
     Step::Retry { error, counted, after }
 }
 
-/// The Cal.com slot reservations our hold made, by phase (waiting briefly for one in flight).
-async fn settled_mirrors(engine: &Engine, appointment: &Appointment) -> Result<HashMap<u16, String>, StoreError> {
-    let Some(token) = &appointment.reservation_token else { return Ok(HashMap::new()) };
+/// The Cal.com slot reservations our hold made, by phase (waiting briefly for a mirror in flight,
+/// here or on another node). When the mirror has still not settled, also until when Cal.com may
+/// hold an unrecorded reservation of this hold (see [`own_work_in_the_way`]).
+async fn settled_mirrors(
+    engine: &Engine,
+    appointment: &Appointment,
+) -> Result<(HashMap<u16, String>, Option<DateTime<Utc>>), StoreError> {
+    let Some(token) = &appointment.reservation_token else { return Ok((HashMap::new(), None)) };
     super::mirror::wait_settled(engine, token, MIRROR_SETTLE).await;
-    Ok(engine.store.reservation_mirrors(token).await?.into_iter().map(|m| (m.seq, m.uid)).collect())
+    let mut state = engine.store.reservation_mirror_state(token).await?;
+    let hold = engine.store.get_reservation(token).await?.filter(|r| r.kind == ReservationKind::Hold);
+    let mut unsettled = None;
+    if let Some(hold) = hold.filter(|_| engine.settings.mirror_holds && state.is_none()) {
+        let deadline = Instant::now() + MIRROR_SETTLE;
+        while state.is_none() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            state = engine.store.reservation_mirror_state(token).await?;
+        }
+        let latest = hold.expires_at + super::mirror::OUTLIVES;
+        unsettled = state.is_none().then_some(latest);
+    }
+    // Known reservations are presented even while the mirror is still making the others.
+    let known = match state {
+        Some(settled) => settled,
+        None => engine.store.reservation_mirrors(token).await?,
+    };
+    Ok((known.into_iter().map(|m| (m.seq, m.uid)).collect(), unsettled))
 }
 
 fn phase_id(appointment: &Appointment, phase: &AppointmentPhase) -> String {
     format!("{}:{}", appointment.id, phase.seq)
 }
 
-async fn book_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment, phase: &AppointmentPhase, mirror: Option<String>) -> PhaseResult {
+async fn book_phase(
+    engine: &Engine,
+    tenant: &Tenant,
+    appointment: &Appointment,
+    phase: &AppointmentPhase,
+    mirror: Option<String>,
+    unsettled: Option<DateTime<Utc>>,
+) -> PhaseResult {
     let store = &engine.store;
     let id = phase_id(appointment, phase);
-    let record = |status: PhaseSync, uid: Option<&str>, booking_id: Option<i64>, error: Option<&str>, attempted: bool| {
-        let update = PhaseUpdate { seq: phase.seq, status, booking_uid: uid.map(str::to_owned), booking_id, error: error.map(str::to_owned), attempted };
+    let record = |status: PhaseSync,
+                  uid: Option<&str>,
+                  booking_id: Option<i64>,
+                  error: Option<&str>,
+                  attempted: bool| {
+        let update = PhaseUpdate {
+            seq: phase.seq,
+            status,
+            booking_uid: uid.map(str::to_owned),
+            booking_id,
+            error: error.map(str::to_owned),
+            attempted,
+        };
         async move {
             if let Err(err) = store.update_phase(&appointment.id, &update, engine.clock.now()).await {
                 tracing::warn!(appointment = %appointment.id, seq = phase.seq, error = %err, "could not record a phase result");
@@ -226,6 +323,7 @@ async fn book_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment,
         }
     }
     record(PhaseSync::InFlight, None, None, None, true).await;
+    let presented = mirror.is_some();
     let request = create_request(tenant, appointment, phase, event_type, &id, mirror);
     let sent_at = engine.clock.now();
     let key = engine.api_key(tenant);
@@ -236,22 +334,39 @@ async fn book_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment,
             PhaseResult::Synced
         }
         Ok(booking) => {
-            let reason = format!("cal.com answered with booking {} that is not ours (created {})", booking.uid, booking.created_at);
+            let reason = format!(
+                "cal.com answered with booking {} that is not ours (created {})",
+                booking.uid, booking.created_at
+            );
             record(PhaseSync::Failed, None, None, Some(&reason), false).await;
             PhaseResult::Refused(reason)
         }
-        Err(CallError::Calcom(err)) if err.is_ambiguous() => match find_existing(engine, tenant, event_type, phase.start, phase.end, &id).await {
-            Ok(Some((uid, booking_id))) => {
-                record(PhaseSync::Synced, Some(&uid), Some(booking_id), None, false).await;
-                PhaseResult::Synced
+        Err(CallError::Calcom(err)) if err.is_ambiguous() => {
+            match find_existing(engine, tenant, event_type, phase.start, phase.end, &id).await {
+                Ok(Some((uid, booking_id))) => {
+                    record(PhaseSync::Synced, Some(&uid), Some(booking_id), None, false).await;
+                    PhaseResult::Synced
+                }
+                _ => {
+                    record(PhaseSync::InFlight, None, None, Some(&err.to_string()), false).await;
+                    PhaseResult::Retry { error: err.to_string(), counted: true, after: None }
+                }
             }
-            _ => {
-                record(PhaseSync::InFlight, None, None, Some(&err.to_string()), false).await;
-                PhaseResult::Retry { error: err.to_string(), counted: true, after: None }
-            }
-        },
+        }
         Err(err) => {
-            let result = PhaseResult::from_call(err);
+            let taken = matches!(err, CallError::Calcom(CalcomError::SlotTaken { .. }));
+            let mut result = PhaseResult::from_call(err);
+            if taken
+                && let Some((why, counted)) =
+                    own_work_in_the_way(engine, tenant, appointment, phase, presented, unsettled).await
+            {
+                tracing::info!(appointment = %appointment.id, seq = phase.seq, why, "cal.com has the slot taken by our own unfinished work; retrying");
+                result = PhaseResult::Retry {
+                    error: format!("slot taken at cal.com by {why}"),
+                    counted,
+                    after: Some(Duration::from_secs(1)),
+                };
+            }
             let (status, text) = match &result {
                 PhaseResult::Refused(reason) => (PhaseSync::Failed, reason.clone()),
                 PhaseResult::Retry { error, .. } => (PhaseSync::Pending, error.clone()),
@@ -263,11 +378,77 @@ async fn book_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment,
     }
 }
 
-fn create_request(tenant: &Tenant, appointment: &Appointment, phase: &AppointmentPhase, event_type: i64, id: &str, mirror: Option<String>) -> CreateBooking {
+/// Is a "slot taken" from Cal.com perhaps our own doing, which goes away by itself? Two cases:
+/// * this booking's own hold mirror has not settled (it runs on another node, or is slow, or a
+///   crash cut it off before its reservations were recorded), so a reservation of ours that we
+///   could not present may be in the way — until the latest time it can last;
+/// * a booking of ours that is cancelled (or failed) here but not yet at Cal.com overlaps: the
+///   slot was freed here at once, the cancellation follows through the outbox.
+///
+/// A web booker's booking or reservation is neither: then the refusal stands (compensation).
+/// Returns why, and whether the retry counts against the job's attempts (the first case ends by
+/// itself within a bounded time; the second depends on another job, which may be parked).
+async fn own_work_in_the_way(
+    engine: &Engine,
+    tenant: &Tenant,
+    appointment: &Appointment,
+    phase: &AppointmentPhase,
+    presented: bool,
+    unsettled: Option<DateTime<Utc>>,
+) -> Option<(&'static str, bool)> {
+    let now = engine.clock.now();
+    if !presented && unsettled.is_some_and(|latest| now < latest) {
+        return Some(("this booking's own hold reservation", false));
+    }
+    if let Ok(interval) = crate::domain::Interval::new(phase.start, phase.end) {
+        let near = engine
+            .store
+            .mirrored_holds_near(
+                &appointment.staff_key(),
+                interval,
+                appointment.reservation_token.as_ref(),
+                now - super::mirror::OUTLIVES,
+            )
+            .await;
+        if near.ok().flatten().is_some() {
+            return Some(("a reservation of another hold of ours that is not released yet", false));
+        }
+    }
+    let event_types: Vec<i64> =
+        tenant.services.iter().filter_map(|s| s.event_types.get(&appointment.staff)).flatten().copied().collect();
+    let query = ListBookingsQuery {
+        event_type_ids: event_types,
+        after_start: Some(phase.start - TimeDelta::hours(12)),
+        before_end: Some(phase.end + TimeDelta::hours(12)),
+        take: Some(250),
+        ..ListBookingsQuery::default()
+    };
+    let key = engine.api_key(tenant);
+    let page = engine.call(tenant, Priority::Booking, || engine.client.list_bookings(key, &query)).await.ok()?;
+    let ours = page.bookings.iter().any(|b| {
+        b.status != BookingStatus::Cancelled
+            && b.start < phase.end
+            && phase.start < b.end
+            && b.metadata.get("slotkeeper_booking_id").is_some_and(|other| other != appointment.id.as_str())
+    });
+    ours.then_some(("a booking of ours whose cancellation has not reached cal.com yet", true))
+}
+
+fn create_request(
+    tenant: &Tenant,
+    appointment: &Appointment,
+    phase: &AppointmentPhase,
+    event_type: i64,
+    id: &str,
+    mirror: Option<String>,
+) -> CreateBooking {
     let phone = appointment.customer_phone.clone();
     // Cal.com needs an email or a phone number. Without either (hidden number, no email given),
     // a per-booking address in the reserved `.invalid` domain: never shared, never delivered.
-    let email = appointment.customer_email.clone().or_else(|| phone.is_none().then(|| format!("{}@noreply.invalid", appointment.id)));
+    let email = appointment
+        .customer_email
+        .clone()
+        .or_else(|| phone.is_none().then(|| format!("{}@noreply.invalid", appointment.id)));
     let minutes = (phase.end - phase.start).num_minutes().max(1) as u32;
     let mut metadata = std::collections::BTreeMap::new();
     metadata.insert("slotkeeper_booking_id".to_owned(), appointment.id.to_string());
@@ -292,7 +473,12 @@ fn create_request(tenant: &Tenant, appointment: &Appointment, phase: &Appointmen
 }
 
 /// A created booking is ours when it carries our phase id, or carries no id of ours and is fresh.
-fn is_ours(metadata: &std::collections::BTreeMap<String, String>, created_at: DateTime<Utc>, id: &str, sent_at: DateTime<Utc>) -> bool {
+fn is_ours(
+    metadata: &std::collections::BTreeMap<String, String>,
+    created_at: DateTime<Utc>,
+    id: &str,
+    sent_at: DateTime<Utc>,
+) -> bool {
     match metadata.get("slotkeeper_phase_id") {
         Some(theirs) => theirs == id,
         None => created_at >= sent_at - FRESHNESS,
@@ -300,7 +486,14 @@ fn is_ours(metadata: &std::collections::BTreeMap<String, String>, created_at: Da
 }
 
 /// Our booking for a phase, found by its metadata around its time.
-async fn find_existing(engine: &Engine, tenant: &Tenant, event_type: i64, start: DateTime<Utc>, end: DateTime<Utc>, id: &str) -> Result<Option<(String, i64)>, CallError> {
+async fn find_existing(
+    engine: &Engine,
+    tenant: &Tenant,
+    event_type: i64,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    id: &str,
+) -> Result<Option<(String, i64)>, CallError> {
     let query = ListBookingsQuery {
         event_type_ids: vec![event_type],
         after_start: Some(start - TimeDelta::minutes(1)),
@@ -313,18 +506,30 @@ async fn find_existing(engine: &Engine, tenant: &Tenant, event_type: i64, start:
     Ok(page
         .bookings
         .into_iter()
-        .find(|b| b.status != BookingStatus::Cancelled && b.metadata.get("slotkeeper_phase_id").map(String::as_str) == Some(id))
+        .find(|b| {
+            b.status != BookingStatus::Cancelled
+                && b.metadata.get("slotkeeper_phase_id").map(String::as_str) == Some(id)
+        })
         .map(|b| (b.uid, b.id)))
 }
 
 /// All or nothing: cancel what was booked (reverse order), fail the appointment, free its slot.
-async fn compensate(engine: &Engine, tenant: &Tenant, appointment: &Appointment, reason: &str) -> Result<(), StoreError> {
+async fn compensate(
+    engine: &Engine,
+    tenant: &Tenant,
+    appointment: &Appointment,
+    reason: &str,
+) -> Result<(), StoreError> {
     tracing::warn!(appointment = %appointment.id, reason, "a phase was refused by cal.com; cancelling the booked phases");
     let current = engine.store.get_appointment(&appointment.id).await?.unwrap_or_else(|| appointment.clone());
     let all_undone = cancel_phases(engine, tenant, &current).await;
     let key = current.staff_key();
     let (id, why) = (current.id.clone(), format!("cal.com refused: {reason}"));
-    if let Err(err) = engine.calendars.request(&key, "fail", |reply| CalendarMsg::Fail { appointment_id: id.clone(), reason: why.clone(), reply }).await {
+    if let Err(err) = engine
+        .calendars
+        .request(&key, "fail", |reply| CalendarMsg::Fail { appointment_id: id.clone(), reason: why.clone(), reply })
+        .await
+    {
         tracing::warn!(appointment = %current.id, error = %err, "could not free the failed booking's calendar; marking it in the store");
         engine.store.fail_appointment(&current.tenant, &current.id, &why, engine.clock.now()).await?;
     }
@@ -348,7 +553,8 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
             && phase.sync_status != PhaseSync::Cancelled
             && let Some(event_type) = phase.event_type_id
         {
-            match find_existing(engine, tenant, event_type, phase.start, phase.end, &phase_id(appointment, phase)).await {
+            match find_existing(engine, tenant, event_type, phase.start, phase.end, &phase_id(appointment, phase)).await
+            {
                 Ok(found) => uid = found.map(|(u, _)| u),
                 Err(_) => {
                     all_done = false;
@@ -358,7 +564,11 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
         }
         let Some(uid) = uid.filter(|_| phase.sync_status != PhaseSync::Cancelled) else { continue };
         let key = engine.api_key(tenant);
-        let result = engine.call(tenant, Priority::Cancel, || engine.client.cancel_booking(key, &uid, "slotkeeper: appointment cancelled")).await;
+        let result = engine
+            .call(tenant, Priority::Cancel, || {
+                engine.client.cancel_booking(key, &uid, "slotkeeper: appointment cancelled")
+            })
+            .await;
         let done = match result {
             Ok(_) | Err(CallError::Calcom(CalcomError::NotFound)) => true,
             Err(CallError::Calcom(CalcomError::BadRequest { .. })) => {
@@ -368,7 +578,14 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
             Err(_) => false,
         };
         if done {
-            let update = PhaseUpdate { seq: phase.seq, status: PhaseSync::Cancelled, booking_uid: None, booking_id: None, error: None, attempted: false };
+            let update = PhaseUpdate {
+                seq: phase.seq,
+                status: PhaseSync::Cancelled,
+                booking_uid: None,
+                booking_id: None,
+                error: None,
+                attempted: false,
+            };
             let _ = engine.store.update_phase(&appointment.id, &update, engine.clock.now()).await;
         }
         all_done &= done;
@@ -379,7 +596,8 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
 async fn cancel(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
     let Some((appointment, tenant)) = load(engine, job).await? else { return Ok(Step::Done(SyncOutcome::Synced)) };
     if cancel_phases(engine, &tenant, &appointment).await {
-        let state = if appointment.status == AppointmentStatus::Failed { SyncState::Compensated } else { SyncState::Synced };
+        let state =
+            if appointment.status == AppointmentStatus::Failed { SyncState::Compensated } else { SyncState::Synced };
         engine.store.set_sync_state(&appointment.id, state, engine.clock.now()).await?;
         return Ok(Step::Done(SyncOutcome::Synced));
     }
@@ -394,7 +612,7 @@ async fn reschedule(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError
     let mut results = Vec::new();
     for phase in appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced) {
         let result = match &phase.booking_uid {
-            None => book_phase(engine, &tenant, &appointment, phase, None).await,
+            None => book_phase(engine, &tenant, &appointment, phase, None, None).await,
             Some(uid) => move_phase(engine, &tenant, &appointment, phase, uid).await,
         };
         results.push(result);
@@ -411,16 +629,36 @@ async fn reschedule(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError
     Ok(merge_retries(results))
 }
 
-async fn move_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment, phase: &AppointmentPhase, uid: &str) -> PhaseResult {
+async fn move_phase(
+    engine: &Engine,
+    tenant: &Tenant,
+    appointment: &Appointment,
+    phase: &AppointmentPhase,
+    uid: &str,
+) -> PhaseResult {
     let key = engine.api_key(tenant);
-    let request = RescheduleBooking { start: phase.start, rescheduling_reason: Some("rescheduled by phone".into()), rescheduled_by: None };
-    let moved = match engine.call(tenant, Priority::Booking, || engine.client.reschedule_booking(key, uid, &request)).await {
+    let request = RescheduleBooking {
+        start: phase.start,
+        rescheduling_reason: Some("rescheduled by phone".into()),
+        rescheduled_by: None,
+    };
+    let moved = match engine
+        .call(tenant, Priority::Booking, || engine.client.reschedule_booking(key, uid, &request))
+        .await
+    {
         Ok(booking) => Some((booking.uid, booking.id)),
         Err(CallError::Calcom(CalcomError::BadRequest { .. } | CalcomError::Timeout | CalcomError::Transport(_))) => {
             // Perhaps it moved already (the answer was lost): follow the old booking to its successor.
             match engine.client.get_booking(key, uid).await {
                 Ok(Some(old)) => match old.rescheduled_to_uid {
-                    Some(next) => engine.client.get_booking(key, &next).await.ok().flatten().filter(|b| b.start == phase.start).map(|b| (b.uid, b.id)),
+                    Some(next) => engine
+                        .client
+                        .get_booking(key, &next)
+                        .await
+                        .ok()
+                        .flatten()
+                        .filter(|b| b.start == phase.start)
+                        .map(|b| (b.uid, b.id)),
                     None => None,
                 },
                 _ => None,
@@ -430,7 +668,14 @@ async fn move_phase(engine: &Engine, tenant: &Tenant, appointment: &Appointment,
     };
     match moved {
         Some((new_uid, booking_id)) => {
-            let update = PhaseUpdate { seq: phase.seq, status: PhaseSync::Synced, booking_uid: Some(new_uid), booking_id: Some(booking_id), error: None, attempted: true };
+            let update = PhaseUpdate {
+                seq: phase.seq,
+                status: PhaseSync::Synced,
+                booking_uid: Some(new_uid),
+                booking_id: Some(booking_id),
+                error: None,
+                attempted: true,
+            };
             let _ = engine.store.update_phase(&appointment.id, &update, engine.clock.now()).await;
             PhaseResult::Synced
         }

@@ -15,17 +15,32 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::engine::{CallError, Engine};
+use crate::calcom::CalcomError;
 use crate::calcom::ratelimit::Priority;
 use crate::calcom::types::ReserveSlot;
-use crate::calcom::CalcomError;
 use crate::calendar::CalendarMsg;
 use crate::domain::{ReservationToken, ServiceId, StaffKey};
 use crate::store::{MirrorRecord, ReservationStatus};
 
+/// How long a hold's Cal.com reservation can outlive the hold: a mirror asks for whole minutes
+/// from when it runs (plus a request that was slow to arrive).
+pub(super) const OUTLIVES: chrono::TimeDelta = chrono::TimeDelta::seconds(70);
+/// How long a mirror waits for a reservation of another hold of ours to be released.
+const RELEASE_WAIT: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone)]
 pub(super) enum MirrorTask {
-    Reserve { key: StaffKey, token: ReservationToken, service: ServiceId, start: DateTime<Utc>, expires_at: DateTime<Utc> },
-    Release { key: StaffKey, token: ReservationToken },
+    Reserve {
+        key: StaffKey,
+        token: ReservationToken,
+        service: ServiceId,
+        start: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
+    Release {
+        key: StaffKey,
+        token: ReservationToken,
+    },
 }
 
 /// Marks a reservation as being mirrored (a booking of it waits for the mirror to settle).
@@ -67,22 +82,57 @@ pub(super) async fn run(engine: &Engine, task: MirrorTask) {
     }
 }
 
-async fn reserve(engine: &Engine, key: &StaffKey, token: &ReservationToken, service_id: &ServiceId, start: DateTime<Utc>, expires_at: DateTime<Utc>) {
-    let Some(tenant) = engine.catalogue.tenant(&key.tenant).cloned() else { return };
-    let (Some(service), Some(event_types)) = (tenant.service(service_id), tenant.event_types(service_id, &key.staff)) else { return };
+async fn reserve(
+    engine: &Engine,
+    key: &StaffKey,
+    token: &ReservationToken,
+    service_id: &ServiceId,
+    start: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) {
+    // Whatever happens, the mirror is settled afterwards: a booking of this hold then knows that
+    // Cal.com holds no reservation of ours besides the recorded ones.
+    let nothing = || async {
+        if let Err(err) = engine.store.set_reservation_mirrors(token, &[]).await {
+            tracing::warn!(token = %token, error = %err, "could not record that the hold has no mirror");
+        }
+    };
+    let Some(tenant) = engine.catalogue.tenant(&key.tenant).cloned() else { return nothing().await };
+    let (Some(service), Some(event_types)) = (tenant.service(service_id), tenant.event_types(service_id, &key.staff))
+    else {
+        return nothing().await;
+    };
     match engine.store.get_reservation(token).await {
         Ok(Some(r)) if r.status == ReservationStatus::Active => {}
-        _ => return,
+        Ok(_) => return nothing().await,
+        Err(_) => return,
     }
     let minutes = ((expires_at - engine.clock.now()).num_seconds().max(1) as u64).div_ceil(60) as u32;
-    let api_key = engine.api_key(&tenant);
     let mut made = Vec::new();
     let mut taken = false;
     let busy = service.place(start).into_iter().filter(|p| p.staff_busy);
-    for (phase, event_type) in busy.zip(event_types.iter().copied()) {
-        let request = ReserveSlot { event_type_id: event_type, slot_start: phase.interval.start(), slot_duration: None, reservation_duration: Some(minutes) };
-        match engine.call(&tenant, Priority::Mirror, || engine.client.reserve_slot(api_key, &request)).await {
-            Ok(reservation) => made.push(MirrorRecord { seq: phase.seq, uid: reservation.reservation_uid }),
+    for (n, (phase, event_type)) in busy.zip(event_types.iter().copied()).enumerate() {
+        // A hold can end while its phases are being mirrored (the caller hung up): then no more
+        // reservations are made, and the release that follows deletes the ones already made.
+        if n > 0 && !still_active(engine, token).await {
+            tracing::debug!(token = %token, "the hold ended while it was being mirrored");
+            break;
+        }
+        let request = ReserveSlot {
+            event_type_id: event_type,
+            slot_start: phase.interval.start(),
+            slot_duration: None,
+            reservation_duration: Some(minutes),
+        };
+        match reserve_phase(engine, &tenant, key, token, &request, phase.interval).await {
+            Ok(reservation) => {
+                made.push(MirrorRecord { seq: phase.seq, uid: reservation.reservation_uid });
+                // Recorded at once: a booking (here or on another node) can present it, and a
+                // crash does not leave it unknown to us at Cal.com.
+                if let Err(err) = engine.store.note_reservation_mirrors(token, &made).await {
+                    tracing::warn!(token = %token, error = %err, "could not record a hold mirror");
+                }
+            }
             Err(CallError::Calcom(CalcomError::SlotTaken { message })) => {
                 tracing::info!(calendar = %key, token = %token, message, "cal.com has this slot taken; withdrawing the hold");
                 taken = true;
@@ -98,7 +148,10 @@ async fn reserve(engine: &Engine, key: &StaffKey, token: &ReservationToken, serv
         tracing::warn!(token = %token, error = %err, "could not record the hold's mirrors");
     }
     if taken {
-        let withdrawn = engine.calendars.request(key, "withdraw", |reply| CalendarMsg::Withdraw { token: token.clone(), reply }).await;
+        let withdrawn = engine
+            .calendars
+            .request(key, "withdraw", |reply| CalendarMsg::Withdraw { token: token.clone(), reply })
+            .await;
         if let Err(err) = withdrawn {
             tracing::warn!(token = %token, error = %err, "could not withdraw a hold that cal.com refused");
         }
@@ -106,6 +159,40 @@ async fn reserve(engine: &Engine, key: &StaffKey, token: &ReservationToken, serv
         if let Err(err) = super::warm::warm_calendar(engine, &tenant, key).await {
             tracing::warn!(calendar = %key, error = %err, "could not reload cal.com busy times");
         }
+    }
+}
+
+async fn still_active(engine: &Engine, token: &ReservationToken) -> bool {
+    let now = engine.clock.now();
+    matches!(engine.store.get_reservation(token).await,
+        Ok(Some(r)) if r.status == ReservationStatus::Active && r.expires_at > now)
+}
+
+/// One reservation. "Taken" may be a reservation of another hold of ours that ended and is
+/// being released (or whose record a crash cut off): then it waits a moment and tries again, and
+/// if it still cannot tell, gives up on this reservation without withdrawing the hold.
+async fn reserve_phase(
+    engine: &Engine,
+    tenant: &crate::domain::Tenant,
+    key: &StaffKey,
+    token: &ReservationToken,
+    request: &ReserveSlot,
+    interval: crate::domain::Interval,
+) -> Result<crate::calcom::types::SlotReservation, CallError> {
+    let api_key = engine.api_key(tenant);
+    let deadline = tokio::time::Instant::now() + RELEASE_WAIT;
+    loop {
+        let result = engine.call(tenant, Priority::Mirror, || engine.client.reserve_slot(api_key, request)).await;
+        let Err(CallError::Calcom(CalcomError::SlotTaken { message })) = &result else { return result };
+        let ours = engine.store.mirrored_holds_near(key, interval, Some(token), engine.clock.now() - OUTLIVES).await;
+        if !matches!(ours, Ok(Some(_))) {
+            return result;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::info!(calendar = %key, token = %token, message, "a reservation of ours is in the way at cal.com; hold not mirrored there");
+            return Err(CallError::Skipped);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

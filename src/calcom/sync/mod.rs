@@ -30,25 +30,25 @@ use std::time::Duration;
 
 use chrono::Duration as TimeDelta;
 use dashmap::DashMap;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::booking::Flags;
+use crate::calcom::CalcomClient;
 use crate::calcom::circuit::{CircuitBreakers, CircuitConfig, CircuitState};
 use crate::calcom::ratelimit::{RateLimitConfig, RateLimiter};
 use crate::calcom::webhook::WebhookEvent;
-use crate::calcom::CalcomClient;
 use crate::calendar::{Booked, CalendarEvent, Calendars, HoldEnd};
 use crate::clock::Clock;
 use crate::config::CalcomSettings;
-use crate::domain::{Catalogue, Tenant, TenantId};
+use crate::domain::{Catalogue, ReservationToken, StaffKey, Tenant, TenantId};
 use crate::metrics;
 use crate::store::{OutboxSummary, Store};
 use engine::{BreakerClock, Engine};
 use pool::Pool;
 pub use setup::{sim_config_for, sim_event_types, standalone_sim_config};
-pub use warm::{warm_store, Applied, WarmReport};
+pub use warm::{Applied, WarmReport, warm_store};
 
 /// Hold events buffered for the mirror before new ones are dropped (mirroring is best effort).
 pub const EVENT_QUEUE: usize = 10_000;
@@ -207,7 +207,10 @@ impl SyncHandle {
                 *engine.summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = summary;
             }
             for tenant in engine.catalogue.tenants() {
-                metrics::calcom_circuit_state(tenant.id.as_str(), engine.circuits.state(tenant.id.as_str(), engine.breaker_now()).code());
+                metrics::calcom_circuit_state(
+                    tenant.id.as_str(),
+                    engine.circuits.state(tenant.id.as_str(), engine.breaker_now()).code(),
+                );
             }
         }
     }
@@ -221,7 +224,9 @@ impl SyncHandle {
         match engine.store.claim_job(booked.outbox_job, &engine.node_id, now, now + engine.lease()).await {
             Ok(Some(job)) => self.pool.outbox(job),
             Ok(None) => {}
-            Err(err) => tracing::warn!(tenant = %tenant.id, error = %err, "could not claim the booking's outbox job; the poller will"),
+            Err(err) => {
+                tracing::warn!(tenant = %tenant.id, error = %err, "could not claim the booking's outbox job; the poller will")
+            }
         }
         let outcome = tokio::time::timeout(budget, receiver.wait_for(Option::is_some)).await;
         match outcome {
@@ -242,12 +247,27 @@ impl SyncHandle {
     /// Per-tenant circuit states for `/health/ready`.
     pub fn circuit_states(&self) -> serde_json::Value {
         let now = self.engine.breaker_now();
-        let states = self.engine.catalogue.tenants().iter().map(|t| (t.id.to_string(), serde_json::json!(self.engine.circuits.state(t.id.as_str(), now).as_str())));
+        let states =
+            self.engine.catalogue.tenants().iter().map(|t| {
+                (t.id.to_string(), serde_json::json!(self.engine.circuits.state(t.id.as_str(), now).as_str()))
+            });
         serde_json::Value::Object(states.collect())
     }
 
     pub fn last_outbox_summary(&self) -> OutboxSummary {
         *self.engine.summary.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Deletes the Cal.com reservations of holds that ended without a calendar actor of this
+    /// process noticing (expired while the process was down, or swept for a calendar it does not
+    /// run): otherwise they would block the slot at Cal.com until they run out by themselves.
+    pub fn release_mirrors(&self, holds: impl IntoIterator<Item = (StaffKey, ReservationToken)>) {
+        if !self.engine.settings.mirror_holds {
+            return;
+        }
+        for (key, token) in holds {
+            self.pool.mirror(pool::mirror_key(&token), mirror::MirrorTask::Release { key, token });
+        }
     }
 
     /// Wakes the outbox poller (a job was just written).

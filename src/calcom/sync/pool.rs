@@ -50,7 +50,12 @@ impl Worker for SyncWorker {
     type Arguments = Arc<Engine>;
     type State = Arc<Engine>;
 
-    async fn pre_start(&self, _wid: WorkerId, _factory: &ActorRef<FactoryMessage<String, SyncJob>>, engine: Arc<Engine>) -> Result<Arc<Engine>, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _wid: WorkerId,
+        _factory: &ActorRef<FactoryMessage<String, SyncJob>>,
+        engine: Arc<Engine>,
+    ) -> Result<Arc<Engine>, ActorProcessingErr> {
         Ok(engine)
     }
 
@@ -69,7 +74,14 @@ impl Worker for SyncWorker {
     }
 }
 
-type SyncFactory = Factory<String, SyncJob, Arc<Engine>, SyncWorker, StickyQueuerRouting<String, SyncJob>, PriorityQueue<String, SyncJob, StandardPriority, Priorities, { StandardPriority::size() }>>;
+type SyncFactory = Factory<
+    String,
+    SyncJob,
+    Arc<Engine>,
+    SyncWorker,
+    StickyQueuerRouting<String, SyncJob>,
+    PriorityQueue<String, SyncJob, StandardPriority, Priorities, { StandardPriority::size() }>,
+>;
 
 #[derive(Clone)]
 pub(super) struct Pool {

@@ -35,7 +35,12 @@ pub fn sim_event_types(catalogue: &Catalogue) -> Vec<SimEventType> {
 fn base(catalogue: &Catalogue, latency_ms: u64, rate_limit: u32) -> SimConfig {
     let mut config = SimConfig {
         event_types: sim_event_types(catalogue),
-        api_keys: catalogue.tenants().iter().map(|t| t.calcom.api_key.expose().to_owned()).filter(|k| !k.is_empty()).collect(),
+        api_keys: catalogue
+            .tenants()
+            .iter()
+            .map(|t| t.calcom.api_key.expose().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect(),
         rate_limit_per_minute: rate_limit,
         ..SimConfig::default()
     };
@@ -57,13 +62,20 @@ pub fn sim_config_for(catalogue: &Catalogue, sim: &SimSettings, service_addr: So
         config.webhook = webhook(catalogue, format!("http://{service_addr}/calcom/webhook"));
     }
     if sim.external_bookings_per_minute > 0.0 {
-        config.external_booker = Some(ExternalBooker { per_minute: sim.external_bookings_per_minute, horizon_days: 14, seed: 0 });
+        config.external_booker =
+            Some(ExternalBooker { per_minute: sim.external_bookings_per_minute, horizon_days: 14, seed: 0 });
     }
     config
 }
 
 /// `slotkeeper calcom-sim`.
-pub fn standalone_sim_config(catalogue: &Catalogue, latency_ms: u64, webhook_url: Option<String>, external_per_minute: f64, rate_limit: u32) -> SimConfig {
+pub fn standalone_sim_config(
+    catalogue: &Catalogue,
+    latency_ms: u64,
+    webhook_url: Option<String>,
+    external_per_minute: f64,
+    rate_limit: u32,
+) -> SimConfig {
     let mut config = base(catalogue, latency_ms, rate_limit);
     config.webhook = webhook_url.and_then(|url| webhook(catalogue, url));
     if external_per_minute > 0.0 {

@@ -68,12 +68,17 @@ fn event_types_of(tenant: &Tenant) -> Vec<i64> {
 }
 
 /// Bookings made elsewhere in `range`, by stylist. Also returns how many bookings were read.
-async fn fetch<F, Fut>(tenant: &Tenant, range: Interval, mut list: F) -> Result<(HashMap<StaffId, Vec<ExternalBusy>>, usize), String>
+async fn fetch<F, Fut>(
+    tenant: &Tenant,
+    range: Interval,
+    mut list: F,
+) -> Result<(HashMap<StaffId, Vec<ExternalBusy>>, usize), String>
 where
     F: FnMut(ListBookingsQuery) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<Booking>, String>>,
 {
-    let mut by_staff: HashMap<StaffId, Vec<ExternalBusy>> = tenant.staff.iter().map(|s| (s.id.clone(), Vec::new())).collect();
+    let mut by_staff: HashMap<StaffId, Vec<ExternalBusy>> =
+        tenant.staff.iter().map(|s| (s.id.clone(), Vec::new())).collect();
     let mut seen = 0;
     for page in 0..MAX_PAGES {
         let query = ListBookingsQuery {
@@ -92,7 +97,11 @@ where
                 continue;
             }
             let hosts: Vec<i64> = booking.hosts.iter().map(|h| h.id).collect();
-            let (Some(staff), Ok(interval)) = (staff_of(tenant, booking.event_type_id, &hosts), Interval::new(booking.start, booking.end)) else { continue };
+            let (Some(staff), Ok(interval)) =
+                (staff_of(tenant, booking.event_type_id, &hosts), Interval::new(booking.start, booking.end))
+            else {
+                continue;
+            };
             by_staff.entry(staff.clone()).or_default().push(ExternalBusy { uid: booking.uid, staff, interval });
         }
         if count < PAGE as usize {
@@ -111,7 +120,11 @@ pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut W
     let range = horizon(engine.clock.now(), engine.settings.warm.horizon_days);
     let key = engine.api_key(tenant);
     let (by_staff, seen) = fetch(tenant, range, |query| async move {
-        engine.call(tenant, Priority::Cancel, || engine.client.list_bookings(key, &query)).await.map(|p| p.bookings).map_err(|e| e.to_string())
+        engine
+            .call(tenant, Priority::Cancel, || engine.client.list_bookings(key, &query))
+            .await
+            .map(|p| p.bookings)
+            .map_err(|e| e.to_string())
     })
     .await?;
     report.tenants += 1;
@@ -121,7 +134,11 @@ pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut W
         report.external += items.len();
         let key = tenant.staff_key(&staff);
         let change = ExternalChange::Replace { range, items };
-        engine.calendars.request(&key, "warm", |reply| CalendarMsg::External(change.clone(), reply)).await.map_err(|e| e.to_string())?;
+        engine
+            .calendars
+            .request(&key, "warm", |reply| CalendarMsg::External(change.clone(), reply))
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -131,12 +148,20 @@ pub(super) async fn warm_calendar(engine: &Engine, tenant: &Tenant, key: &StaffK
     let range = horizon(engine.clock.now(), engine.settings.warm.horizon_days);
     let api_key = engine.api_key(tenant);
     let (mut by_staff, _) = fetch(tenant, range, |query| async move {
-        engine.call(tenant, Priority::Cancel, || engine.client.list_bookings(api_key, &query)).await.map(|p| p.bookings).map_err(|e| e.to_string())
+        engine
+            .call(tenant, Priority::Cancel, || engine.client.list_bookings(api_key, &query))
+            .await
+            .map(|p| p.bookings)
+            .map_err(|e| e.to_string())
     })
     .await?;
     let items = by_staff.remove(&key.staff).unwrap_or_default();
     let change = ExternalChange::Replace { range, items };
-    engine.calendars.request(key, "warm", |reply| CalendarMsg::External(change.clone(), reply)).await.map_err(|e| e.to_string())?;
+    engine
+        .calendars
+        .request(key, "warm", |reply| CalendarMsg::External(change.clone(), reply))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -149,7 +174,14 @@ pub(super) async fn warm_all(engine: &Engine) -> WarmReport {
         }
     }
     report.took = started.elapsed();
-    tracing::info!(tenants = report.tenants, calendars = report.calendars, bookings = report.bookings_seen, external = report.external, took_ms = report.took.as_millis() as u64, "pre-warmed cal.com busy times");
+    tracing::info!(
+        tenants = report.tenants,
+        calendars = report.calendars,
+        bookings = report.bookings_seen,
+        external = report.external,
+        took_ms = report.took.as_millis() as u64,
+        "pre-warmed cal.com busy times"
+    );
     report
 }
 
@@ -158,7 +190,8 @@ pub(super) async fn warm_loop(engine: std::sync::Arc<Engine>, shutdown: tokio_ut
     warm_all(&engine).await;
     loop {
         let now = engine.clock.now();
-        let next_hour = now + TimeDelta::minutes(60 - i64::from(now.minute())) - TimeDelta::seconds(i64::from(now.second()));
+        let next_hour =
+            now + TimeDelta::minutes(60 - i64::from(now.minute())) - TimeDelta::seconds(i64::from(now.second()));
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = engine.clock.sleep_until(next_hour) => {}
@@ -213,7 +246,10 @@ pub async fn warm_store(
         for (staff, items) in by_staff {
             report.calendars += 1;
             report.external += items.len();
-            let (a, r) = store.replace_external(&tenant.staff_key(&staff), range, &items, now).await.map_err(|e| e.to_string())?;
+            let (a, r) = store
+                .replace_external(&tenant.staff_key(&staff), range, &items, now)
+                .await
+                .map_err(|e| e.to_string())?;
             added += a;
             removed += r;
         }
@@ -245,17 +281,29 @@ pub(super) async fn apply_webhook(engine: &Engine, tenant: &Tenant, event: &Webh
         return Ok(Applied { effect: "own_booking", withdrawn: 0 });
     }
     let hosts: Vec<i64> = payload.organizer.iter().filter_map(|o| o.id).collect();
-    let staff = payload.event_type_id.and_then(|et| staff_of(tenant, et, &hosts)).or_else(|| staff_of(tenant, -1, &hosts));
+    let staff =
+        payload.event_type_id.and_then(|et| staff_of(tenant, et, &hosts)).or_else(|| staff_of(tenant, -1, &hosts));
     let staff_ref = &staff;
     let remove = |uid: String| async move {
         match staff_ref {
             Some(staff) => {
                 let key = tenant.staff_key(staff);
-                engine.calendars.request(&key, "external", |reply| CalendarMsg::External(ExternalChange::Remove { uid: uid.clone() }, reply)).await.map_err(|e| e.to_string())?;
+                engine
+                    .calendars
+                    .request(&key, "external", |reply| {
+                        CalendarMsg::External(ExternalChange::Remove { uid: uid.clone() }, reply)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             None => {
                 // Unknown stylist: forget it in the store and let its calendar reload.
-                if let Some(key) = engine.store.remove_external(&tenant.id, &uid, engine.clock.now()).await.map_err(|e| e.to_string())? {
+                if let Some(key) = engine
+                    .store
+                    .remove_external(&tenant.id, &uid, engine.clock.now())
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
                     engine.calendars.tell(&key, CalendarMsg::Reload(None));
                 }
             }
@@ -263,7 +311,9 @@ pub(super) async fn apply_webhook(engine: &Engine, tenant: &Tenant, event: &Webh
         Ok::<_, String>(())
     };
     let upsert = || async {
-        let (Some(staff), Some(uid), Some(start), Some(end)) = (&staff, &payload.uid, payload.start_time, payload.end_time) else {
+        let (Some(staff), Some(uid), Some(start), Some(end)) =
+            (&staff, &payload.uid, payload.start_time, payload.end_time)
+        else {
             return Ok::<_, String>(None);
         };
         let Ok(interval) = Interval::new(start, end) else { return Ok(None) };

@@ -43,15 +43,7 @@ impl SlotsQuery {
             q.push(("timeZone", tz.clone()));
         }
         if let Some(f) = self.format {
-            q.push((
-                "format",
-                if f == SlotFormat::Range {
-                    "range"
-                } else {
-                    "time"
-                }
-                .to_owned(),
-            ));
+            q.push(("format", if f == SlotFormat::Range { "range" } else { "time" }.to_owned()));
         }
         if let Some(d) = self.duration {
             q.push(("duration", d.to_string()));

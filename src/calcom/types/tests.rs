@@ -58,12 +58,9 @@ fn create(metadata: BTreeMap<String, String>) -> CreateBooking {
 
 #[test]
 fn metadata_limits_are_enforced() {
-    let ok: BTreeMap<String, String> = (0..50)
-        .map(|i| (format!("k{i}"), "v".repeat(500)))
-        .collect();
+    let ok: BTreeMap<String, String> = (0..50).map(|i| (format!("k{i}"), "v".repeat(500))).collect();
     assert!(create(ok).validate().is_ok());
-    let too_many: BTreeMap<String, String> =
-        (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+    let too_many: BTreeMap<String, String> = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
     assert!(create(too_many).validate().is_err());
     let long_key = BTreeMap::from([("k".repeat(41), "v".to_owned())]);
     assert!(create(long_key).validate().is_err());
@@ -85,10 +82,7 @@ fn create_serializes_camel_case_and_skips_empty() {
 
 #[test]
 fn list_query_rejects_bad_take_and_joins_lists() {
-    let q = ListBookingsQuery {
-        take: Some(251),
-        ..Default::default()
-    };
+    let q = ListBookingsQuery { take: Some(251), ..Default::default() };
     assert!(q.to_query_pairs().is_err());
     let q = ListBookingsQuery {
         status: vec![BookingListStatus::Upcoming, BookingListStatus::Cancelled],
@@ -104,16 +98,10 @@ fn list_query_rejects_bad_take_and_joins_lists() {
 #[test]
 fn pagination_math() {
     let p = Pagination::compute(123, 10, 10, 10);
-    assert_eq!(
-        (p.remaining_items, p.current_page, p.total_pages),
-        (103, 2, 13)
-    );
+    assert_eq!((p.remaining_items, p.current_page, p.total_pages), (103, 2, 13));
     assert!(p.has_next_page && p.has_previous_page);
     let p = Pagination::compute(0, 0, 100, 0);
-    assert_eq!(
-        (p.total_pages, p.current_page, p.has_next_page),
-        (0, 1, false)
-    );
+    assert_eq!((p.total_pages, p.current_page, p.has_next_page), (0, 1, false));
 }
 
 #[test]
@@ -122,8 +110,5 @@ fn endpoint_labels_round_trip() {
         assert_eq!(Endpoint::from_label(e.label()), Some(e));
     }
     assert_eq!(Endpoint::BookingsCreate.api_version(), API_VERSION_BOOKINGS);
-    assert_eq!(
-        Endpoint::ReservationsDelete.api_version(),
-        API_VERSION_SLOTS
-    );
+    assert_eq!(Endpoint::ReservationsDelete.api_version(), API_VERSION_SLOTS);
 }

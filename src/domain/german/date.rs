@@ -14,9 +14,7 @@ use super::ParseError;
 use super::format::month_name;
 use super::lexer::{Kind, Tok};
 use super::scan::{Offset, Scanner, TIME_MARKERS, WdMod, clip};
-use super::words::{
-    DayPart, cardinal, count_word, day_part, month, ordinal, weekday_short, weekday_word,
-};
+use super::words::{DayPart, cardinal, count_word, day_part, month, ordinal, weekday_short, weekday_word};
 
 /// Words after which a bare number ("am 27", "den 3.") is a day of the month.
 const DATE_PREPS: [&str; 5] = ["am", "den", "dem", "zum", "vom"];
@@ -85,9 +83,7 @@ fn add_days(d: NaiveDate, n: u64) -> Option<NaiveDate> {
 
 /// The weekday `wd` in the ISO week `weeks` after the one holding `base`.
 fn weekday_in_week(base: NaiveDate, weeks: u32, wd: Weekday) -> Option<NaiveDate> {
-    let days = u64::from(weeks)
-        .checked_mul(7)?
-        .checked_add(u64::from(wd.num_days_from_monday()))?;
+    let days = u64::from(weeks).checked_mul(7)?.checked_add(u64::from(wd.num_days_from_monday()))?;
     add_days(monday_of(base)?, days)
 }
 
@@ -127,8 +123,7 @@ impl<'a> Scanner<'_, 'a> {
     }
 
     pub(super) fn is_weekday_at(&self, i: usize) -> bool {
-        self.tok(i)
-            .is_some_and(|t| t.kind == Kind::Word && weekday_word(t.text).is_some())
+        self.tok(i).is_some_and(|t| t.kind == Kind::Word && weekday_word(t.text).is_some())
             || self.short_weekday(i).is_some()
     }
 
@@ -141,12 +136,10 @@ impl<'a> Scanner<'_, 'a> {
         if t.text == "so" {
             let sunday = t.dot
                 || self.toks.len() == 1
-                || self.prev(i).is_some_and(|p| {
-                    p.is_any(&DATE_PREPS) || (p.kind == Kind::Word && modifier(p.text).is_some())
-                })
                 || self
-                    .tok(i + 1)
-                    .is_some_and(|n| n.kind == Kind::Mixed || (n.kind == Kind::Num && n.dot));
+                    .prev(i)
+                    .is_some_and(|p| p.is_any(&DATE_PREPS) || (p.kind == Kind::Word && modifier(p.text).is_some()))
+                || self.tok(i + 1).is_some_and(|n| n.kind == Kind::Mixed || (n.kind == Kind::Num && n.dot));
             return sunday.then_some(Weekday::Sun);
         }
         weekday_short(t.text)
@@ -195,11 +188,7 @@ impl<'a> Scanner<'_, 'a> {
                 self.anchor_days(2);
                 return Some(2);
             }
-            "ueber"
-                if self
-                    .tok(i + 1)
-                    .is_some_and(|n| n.text.starts_with("naechst")) =>
-            {
+            "ueber" if self.tok(i + 1).is_some_and(|n| n.text.starts_with("naechst")) => {
                 return Some(1 + self.modified(i + 1, WdMod::AfterNext));
             }
             "wochenende" => self.set_weekday(Weekday::Sat, WdMod::Plain, None),
@@ -217,8 +206,8 @@ impl<'a> Scanner<'_, 'a> {
                     return Some(used);
                 }
                 // "am dritten", "Freitag, den dritten" — but not "zweiter Weihnachtsfeiertag"
-                let introduced = self.prev(i).is_some_and(|p| p.is_any(&ORDINAL_INTROS))
-                    || (i > 0 && self.is_weekday_at(i - 1));
+                let introduced =
+                    self.prev(i).is_some_and(|p| p.is_any(&ORDINAL_INTROS)) || (i > 0 && self.is_weekday_at(i - 1));
                 if !introduced || !self.benign_after_ordinal(i + 1) {
                     return None;
                 }
@@ -301,17 +290,10 @@ impl<'a> Scanner<'_, 'a> {
     }
 
     /// Applies "in N …" to `base`.
-    pub(super) fn apply_offset(
-        &self,
-        base: NaiveDate,
-        off: Offset,
-    ) -> Result<NaiveDate, ParseError> {
+    pub(super) fn apply_offset(&self, base: NaiveDate, off: Offset) -> Result<NaiveDate, ParseError> {
         let (d, tok) = match off {
             Offset::Days(n, tok) => (add_days(base, u64::from(n)), tok),
-            Offset::Weeks(n, tok) => (
-                u64::from(n).checked_mul(7).and_then(|k| add_days(base, k)),
-                tok,
-            ),
+            Offset::Weeks(n, tok) => (u64::from(n).checked_mul(7).and_then(|k| add_days(base, k)), tok),
             Offset::Months(n, tok) => (base.checked_add_months(Months::new(n)), tok),
         };
         d.ok_or_else(|| self.offset_error(tok))
@@ -322,28 +304,18 @@ impl<'a> Scanner<'_, 'a> {
         let m = self.tok(i + 1).filter(|t| t.kind == Kind::Word)?;
         let m = month(m.text)?;
         let (year, used) = match self.tok(i + 2) {
-            Some(y)
-                if y.kind == Kind::Num
-                    && y.text.len() == 4
-                    && !self.word_is(i + 3, &TIME_FOLLOWERS) =>
-            {
+            Some(y) if y.kind == Kind::Num && y.text.len() == 4 && !self.word_is(i + 3, &TIME_FOLLOWERS) => {
                 (y.digits_value(), 3)
             }
             _ => (None, 2),
         };
-        let day_text = if day_tok.kind == Kind::Num {
-            day_tok.text.to_string()
-        } else {
-            day.to_string()
-        };
+        let day_text = if day_tok.kind == Kind::Num { day_tok.text.to_string() } else { day.to_string() };
         let shown = match year {
             Some(y) => format!("{day_text}. {} {y}", month_name(m)),
             None => format!("{day_text}. {}", month_name(m)),
         };
         let resolved = match year {
-            Some(y) => i32::try_from(y)
-                .ok()
-                .and_then(|y| NaiveDate::from_ymd_opt(y, m, day)),
+            Some(y) => i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, day)),
             None => next_occurrence(self.today, m, day),
         };
         match resolved {
@@ -376,11 +348,7 @@ impl<'a> Scanner<'_, 'a> {
         let after_prep = self.prev(i).is_some_and(|p| p.is_any(&DATE_PREPS));
         let after_weekday = i > 0 && self.is_weekday_at(i - 1);
         let time_follows = self.word_is(i + 1, &TIME_FOLLOWERS);
-        let day_of_month = if t.dot {
-            after_prep || after_weekday
-        } else {
-            after_prep && !time_follows
-        };
+        let day_of_month = if t.dot { after_prep || after_weekday } else { after_prep && !time_follows };
         if !day_of_month {
             return None;
         }
@@ -412,10 +380,7 @@ impl<'a> Scanner<'_, 'a> {
 
     /// Weekday and week components, once no explicit or relative date was found.
     /// `None`: no such component; `Some(None)`: arithmetic overflow.
-    pub(super) fn resolve_week(
-        &self,
-        weeks_for_weekday: Option<(NaiveDate, u32)>,
-    ) -> Option<Option<NaiveDate>> {
+    pub(super) fn resolve_week(&self, weeks_for_weekday: Option<(NaiveDate, u32)>) -> Option<Option<NaiveDate>> {
         let today = self.today;
         let week = self.st.week.value;
         Some(match (self.st.weekday.value, week, weeks_for_weekday) {

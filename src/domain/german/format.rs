@@ -40,12 +40,7 @@ pub fn month_name(month: u32) -> &'static str {
 
 /// "Donnerstag, 26. November" (no year: the agent speaks about the coming months).
 pub fn format_date(date: NaiveDate) -> String {
-    format!(
-        "{}, {}. {}",
-        weekday_name(date.weekday()),
-        date.day(),
-        month_name(date.month())
-    )
+    format!("{}, {}. {}", weekday_name(date.weekday()), date.day(), month_name(date.month()))
 }
 
 /// "14:30 Uhr", "9:00 Uhr" (seconds are not spoken).
@@ -55,9 +50,5 @@ pub fn format_time(time: NaiveTime) -> String {
 
 /// "Donnerstag, 26. November um 14:30 Uhr".
 pub fn format_slot(local: NaiveDateTime) -> String {
-    format!(
-        "{} um {}",
-        format_date(local.date()),
-        format_time(local.time())
-    )
+    format!("{} um {}", format_date(local.date()), format_time(local.time()))
 }

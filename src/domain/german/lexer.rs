@@ -63,9 +63,7 @@ impl Tok<'_> {
 const PUNCT: [char; 5] = ['.', ':', '/', '-', '+'];
 
 /// Ordinal endings that may be glued to a number: `26ten`, `3ter`, `1sten`.
-const ORDINAL_SUFFIXES: [&str; 11] = [
-    "te", "ten", "ter", "tes", "tem", "ste", "sten", "ster", "stes", "stem", "st",
-];
+const ORDINAL_SUFFIXES: [&str; 11] = ["te", "ten", "ter", "tes", "tem", "ste", "sten", "ster", "stes", "stem", "st"];
 
 /// Lower-cases, folds umlauts and replaces separators by spaces.
 pub(super) fn normalise(input: &str) -> String {
@@ -126,11 +124,7 @@ fn push_run<'a>(toks: &mut Vec<Tok<'a>>, run: &'a str, digitish: bool, glued: bo
         if body.is_empty() {
             // a free-standing dash ("10 - 12 Uhr") is kept: it may mark a range
             if !glued && run.starts_with('-') {
-                toks.push(Tok {
-                    text: "-",
-                    kind: Kind::Word,
-                    dot: false,
-                });
+                toks.push(Tok { text: "-", kind: Kind::Word, dot: false });
                 return;
             }
             // a lone dot right after a word: "Fr." / "Nov."
@@ -143,16 +137,8 @@ fn push_run<'a>(toks: &mut Vec<Tok<'a>>, run: &'a str, digitish: bool, glued: bo
             }
             return;
         }
-        let kind = if body.bytes().all(|b| b.is_ascii_digit()) {
-            Kind::Num
-        } else {
-            Kind::Mixed
-        };
-        toks.push(Tok {
-            text: body,
-            kind,
-            dot,
-        });
+        let kind = if body.bytes().all(|b| b.is_ascii_digit()) { Kind::Num } else { Kind::Mixed };
+        toks.push(Tok { text: body, kind, dot });
     } else {
         if glued
             && ORDINAL_SUFFIXES.contains(&run)
@@ -163,10 +149,6 @@ fn push_run<'a>(toks: &mut Vec<Tok<'a>>, run: &'a str, digitish: bool, glued: bo
             last.dot = true;
             return;
         }
-        toks.push(Tok {
-            text: run,
-            kind: Kind::Word,
-            dot: false,
-        });
+        toks.push(Tok { text: run, kind: Kind::Word, dot: false });
     }
 }

@@ -158,9 +158,9 @@ impl ParseError {
             ParseError::InvalidDate(text) => {
                 format!("Das Datum „{text}“ gibt es leider nicht. Welchen Tag meinen Sie?")
             }
-            ParseError::InvalidTime(text) => format!(
-                "Die Uhrzeit „{text}“ gibt es leider nicht. Um wie viel Uhr möchten Sie kommen?"
-            ),
+            ParseError::InvalidTime(text) => {
+                format!("Die Uhrzeit „{text}“ gibt es leider nicht. Um wie viel Uhr möchten Sie kommen?")
+            }
         }
     }
 }
@@ -210,22 +210,14 @@ pub fn parse_time(input: &str) -> Result<NaiveTime, ParseError> {
 /// True for a separate time field that carries nothing ("", "null", "-").
 fn time_field_absent(input: &str) -> bool {
     let t = input.trim();
-    t.is_empty()
-        || t == "-"
-        || ["null", "none", "nil", "undefined", "n/a"]
-            .iter()
-            .any(|n| t.eq_ignore_ascii_case(n))
+    t.is_empty() || t == "-" || ["null", "none", "nil", "undefined", "n/a"].iter().any(|n| t.eq_ignore_ascii_case(n))
 }
 
 /// A phrase that may hold a date, a time, or both ("morgen um zehn", "Freitag 14:30",
 /// "2026-11-26T10:00"). `time_input` is an optional separate time field; a time found there
 /// wins over one in `date_input`. `now` must be in the salon's zone: its local date is
 /// "heute".
-pub fn parse_when(
-    date_input: &str,
-    time_input: Option<&str>,
-    now: DateTime<Tz>,
-) -> Result<When, ParseError> {
+pub fn parse_when(date_input: &str, time_input: Option<&str>, now: DateTime<Tz>) -> Result<When, ParseError> {
     let today = now.date_naive();
     let time_input = time_input.filter(|t| !time_field_absent(t));
     if is_blank(date_input) && time_input.is_none_or(is_blank) {
@@ -243,26 +235,8 @@ pub fn parse_when(
         (Outcome::Missing, _) => return Err(ParseError::Unrecognized(clip(date_input))),
     };
     let time = match (extra, main.time) {
-        (
-            Some((
-                _,
-                Scan {
-                    time: Outcome::Found(t),
-                    ..
-                },
-            )),
-            _,
-        ) => Some(t),
-        (
-            Some((
-                _,
-                Scan {
-                    time: Outcome::Failed(e),
-                    ..
-                },
-            )),
-            _,
-        ) => return Err(e),
+        (Some((_, Scan { time: Outcome::Found(t), .. })), _) => Some(t),
+        (Some((_, Scan { time: Outcome::Failed(e), .. })), _) => return Err(e),
         (Some(_), Outcome::Found(t)) => Some(t),
         (Some((text, _)), Outcome::Missing) => return Err(ParseError::Unrecognized(clip(text))),
         (None, Outcome::Found(t)) => Some(t),

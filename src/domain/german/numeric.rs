@@ -33,11 +33,7 @@ impl Scanner<'_, '_> {
             self.clock_token(i);
             return Some(1);
         }
-        let shown = if t.dot {
-            clip(&format!("{}.", t.text))
-        } else {
-            clip(t.text)
-        };
+        let shown = if t.dot { clip(&format!("{}.", t.text)) } else { clip(t.text) };
         let sep = t.text.chars().find(|c| !c.is_ascii_digit())?;
         if !matches!(sep, '.' | '/' | '-') {
             return Some(1);
@@ -52,9 +48,7 @@ impl Scanner<'_, '_> {
             count += 1;
         }
         let date = match (count, sep) {
-            (3, '-') if parts[0].len() == 4 => {
-                parse_dmy(self.today, parts[2], parts[1], Some(parts[0]))
-            }
+            (3, '-') if parts[0].len() == 4 => parse_dmy(self.today, parts[2], parts[1], Some(parts[0])),
             (3, _) => parse_dmy(self.today, parts[0], parts[1], Some(parts[2])),
             (2, '.') => {
                 self.day_month_or_clock(i, parts[0], parts[1], &shown, t.dot);
@@ -103,10 +97,7 @@ impl Scanner<'_, '_> {
             return;
         }
         match (date, clock) {
-            (Some(d), Some(c)) => self.st.ambiguous.push(Ambiguous {
-                date: Some(d),
-                time: Some(c),
-            }),
+            (Some(d), Some(c)) => self.st.ambiguous.push(Ambiguous { date: Some(d), time: Some(c) }),
             (Some(d), None) => self.st.explicit.set(d),
             (None, Some(c)) => self.st.times.push(c),
             (None, None) => self.date_error(ParseError::InvalidDate(shown.to_string())),
@@ -120,11 +111,7 @@ fn clock_from(h: &str, m: &str) -> Option<Clock> {
         return None;
     }
     let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
-    (m <= 59 && (h <= 23 || (h == 24 && m == 0))).then_some(Clock {
-        h,
-        m,
-        spoken: false,
-    })
+    (m <= 59 && (h <= 23 || (h == 24 && m == 0))).then_some(Clock { h, m, spoken: false })
 }
 
 /// Day, month and optional year digit groups → date. Two-digit years are 20xx; without a

@@ -54,10 +54,7 @@ pub(super) struct Slot<T> {
 
 impl<T> Default for Slot<T> {
     fn default() -> Self {
-        Slot {
-            value: None,
-            conflict: false,
-        }
+        Slot { value: None, conflict: false }
     }
 }
 
@@ -133,18 +130,8 @@ pub(super) struct Scanner<'t, 'a> {
 }
 
 /// Words after which a bare number is an hour ("um 10", "gegen zehn", "ca. 9").
-pub(super) const TIME_MARKERS: [&str; 10] = [
-    "um",
-    "gegen",
-    "ab",
-    "ca",
-    "circa",
-    "zirka",
-    "etwa",
-    "so",
-    "fruehestens",
-    "spaetestens",
-];
+pub(super) const TIME_MARKERS: [&str; 10] =
+    ["um", "gegen", "ab", "ca", "circa", "zirka", "etwa", "so", "fruehestens", "spaetestens"];
 
 /// Words that offer alternatives; what follows them makes the date or time ambiguous.
 const ALTERNATIVES: [&str; 5] = ["zwischen", "bis", "oder", "bzw", "beziehungsweise"];
@@ -165,12 +152,7 @@ pub(super) fn clip(text: &str) -> String {
 pub(super) fn scan(input: &str, mode: Mode, today: NaiveDate) -> Scan {
     let norm = normalise(input);
     let toks = tokenise(&norm);
-    let mut s = Scanner {
-        toks: &toks,
-        mode,
-        today,
-        st: State::default(),
-    };
+    let mut s = Scanner { toks: &toks, mode, today, st: State::default() };
     s.run();
     let date = s.resolve_date(input);
     let time = s.resolve_time(input);
@@ -196,9 +178,7 @@ impl<'t, 'a> Scanner<'t, 'a> {
     /// A free-standing dash between two numbers or weekdays: "10 - 12 Uhr", "Mo - Mi".
     fn is_range_dash(&self, i: usize) -> bool {
         let rangeable = |k: usize| {
-            self.tok(k).is_some_and(|t| {
-                t.kind != Kind::Word || cardinal(t.text).is_some() || self.is_weekday_at(k)
-            })
+            self.tok(k).is_some_and(|t| t.kind != Kind::Word || cardinal(t.text).is_some() || self.is_weekday_at(k))
         };
         self.word_is(i, &["-"]) && i > 0 && rangeable(i - 1) && rangeable(i + 1)
     }
@@ -255,8 +235,7 @@ impl<'t, 'a> Scanner<'t, 'a> {
     }
 
     pub fn is_day_part(&self, i: usize) -> bool {
-        self.tok(i)
-            .is_some_and(|t| t.kind == Kind::Word && day_part(t.text).is_some())
+        self.tok(i).is_some_and(|t| t.kind == Kind::Word && day_part(t.text).is_some())
     }
 
     pub fn date_error(&mut self, e: ParseError) {
@@ -283,11 +262,7 @@ impl<'t, 'a> Scanner<'t, 'a> {
         let mut date_taken = self.has_day_component();
         let weekday = self.st.weekday.value.map(|(wd, _)| wd);
         if self.st.am_morgen {
-            if date_taken
-                || weekday.is_some()
-                || self.st.week.value.is_some()
-                || self.mode == Mode::Time
-            {
+            if date_taken || weekday.is_some() || self.st.week.value.is_some() || self.mode == Mode::Time {
                 self.st.day_part.set(DayPart::Am);
             } else {
                 match self.today.succ_opt() {
@@ -343,9 +318,7 @@ impl<'t, 'a> Scanner<'t, 'a> {
         }
         let mut weeks_for_weekday = None;
         match (s.offset.value, s.anchor.value) {
-            (Some(Offset::Weeks(n, _)), base)
-                if s.weekday.value.is_some() && s.week.value.is_none() =>
-            {
+            (Some(Offset::Weeks(n, _)), base) if s.weekday.value.is_some() && s.week.value.is_none() => {
                 weeks_for_weekday = Some((base.unwrap_or(self.today), n));
             }
             (Some(off), base) => match self.apply_offset(base.unwrap_or(self.today), off) {
@@ -385,10 +358,7 @@ impl<'t, 'a> Scanner<'t, 'a> {
             match apply_day_part(*c, part) {
                 Some(t) => found.set(t),
                 None => {
-                    return Outcome::Failed(ParseError::InvalidTime(format!(
-                        "{}:{:02} Uhr",
-                        c.h, c.m
-                    )));
+                    return Outcome::Failed(ParseError::InvalidTime(format!("{}:{:02} Uhr", c.h, c.m)));
                 }
             }
         }
@@ -397,9 +367,7 @@ impl<'t, 'a> Scanner<'t, 'a> {
         }
         match (found.value, part) {
             (Some(t), _) => Outcome::Found(t),
-            (None, Some(DayPart::Noon)) => {
-                NaiveTime::from_hms_opt(12, 0, 0).map_or(Outcome::Missing, Outcome::Found)
-            }
+            (None, Some(DayPart::Noon)) => NaiveTime::from_hms_opt(12, 0, 0).map_or(Outcome::Missing, Outcome::Found),
             (None, _) => Outcome::Missing,
         }
     }

@@ -62,11 +62,7 @@ fn parse_clock(text: &str) -> Option<Clock> {
         }
     }
     let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
-    (m <= 59 && (h <= 23 || (h == 24 && m == 0))).then_some(Clock {
-        h,
-        m,
-        spoken: false,
-    })
+    (m <= 59 && (h <= 23 || (h == 24 && m == 0))).then_some(Clock { h, m, spoken: false })
 }
 
 /// How to echo an hour token in an error: digits as written, number words as digits.
@@ -127,11 +123,7 @@ impl<'a> Scanner<'_, 'a> {
         match (first, second) {
             (Some(a), Some(b)) if b.contains(':') && !b.contains('-') => {
                 // "10:00:00-05:00" is an ISO offset; "10:30-11:30" is a range.
-                if t.text
-                    .split('-')
-                    .next()
-                    .is_some_and(|f| f.matches(':').count() == 2)
-                {
+                if t.text.split('-').next().is_some_and(|f| f.matches(':').count() == 2) {
                     self.st.times.push(a);
                 } else if let Some(b) = parse_clock(b) {
                     self.st.times.push(a);
@@ -216,12 +208,7 @@ impl<'a> Scanner<'_, 'a> {
         };
         let toks = self.toks;
         let shown = move || {
-            let words: Vec<&str> = toks
-                .get(i..=hk)
-                .unwrap_or_default()
-                .iter()
-                .map(|t| t.text)
-                .collect();
+            let words: Vec<&str> = toks.get(i..=hk).unwrap_or_default().iter().map(|t| t.text).collect();
             words.join(" ")
         };
         match relative(m, after, halb, h) {
@@ -247,11 +234,7 @@ impl<'a> Scanner<'_, 'a> {
         // A zero-padded hour ("07 Uhr") is a written 24-hour time.
         let spoken = !(t.kind == Kind::Num && t.text.len() == 2 && t.text.starts_with('0'));
         let shown = || {
-            if used > 2 {
-                format!("{} Uhr {m}", said(t, h))
-            } else {
-                format!("{} Uhr", said(t, h))
-            }
+            if used > 2 { format!("{} Uhr {m}", said(t, h)) } else { format!("{} Uhr", said(t, h)) }
         };
         self.push_clock(h, m, spoken, shown);
         used

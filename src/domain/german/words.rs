@@ -92,9 +92,7 @@ pub(super) fn count_word(w: &str) -> Option<u32> {
 /// Ordinal words 1–31 in their declined forms: "erste", "ersten", "erster", "dritten",
 /// "siebte"/"siebente", "zwanzigste", "einunddreißigsten", …
 pub(super) fn ordinal(w: &str) -> Option<u32> {
-    let stem = ["em", "en", "er", "es", "e"]
-        .iter()
-        .find_map(|suffix| w.strip_suffix(suffix))?;
+    let stem = ["em", "en", "er", "es", "e"].iter().find_map(|suffix| w.strip_suffix(suffix))?;
     let special = match stem {
         "erst" => Some(1),
         "zweit" | "zwot" => Some(2),

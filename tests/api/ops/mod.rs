@@ -9,7 +9,7 @@
 //! * `secrets` and `shutdown`: the real binary as a child process (`child`): no secret in its
 //!   logs or error bodies; SIGTERM in the middle of traffic.
 
-mod child;
+pub(crate) mod child;
 mod coverage;
 mod health;
 mod promql;

@@ -13,11 +13,7 @@ fn check(today: (i32, u32, u32), table: &[(&str, (i32, u32, u32))]) {
             failures.push(format!("{input:?}: got {got:?}, want {:?}", day(want)));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "today {today}:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "today {today}:\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -193,13 +189,7 @@ fn offsets() {
         ],
     );
     // month arithmetic clamps to the end of the month
-    check(
-        (2027, 1, 31),
-        &[
-            ("in einem Monat", (2027, 2, 28)),
-            ("in 2 Monaten", (2027, 3, 31)),
-        ],
-    );
+    check((2027, 1, 31), &[("in einem Monat", (2027, 2, 28)), ("in 2 Monaten", (2027, 3, 31))]);
 }
 
 #[test]
@@ -353,27 +343,15 @@ fn invalid_dates() {
         ("99999999999.11.", "99999999999.11."),
         ("morgen, 32.11.", "32.11."),
     ] {
-        assert_eq!(
-            parse_date(input, today),
-            Err(ParseError::InvalidDate(shown.to_string())),
-            "{input:?}"
-        );
+        assert_eq!(parse_date(input, today), Err(ParseError::InvalidDate(shown.to_string())), "{input:?}");
     }
 }
 
 #[test]
 fn alternatives_in_the_time_do_not_hide_the_date() {
     let today = day(WED);
-    for input in [
-        "morgen zwischen zehn und zwölf",
-        "morgen um 10 oder 11",
-        "morgen bis 12 Uhr",
-    ] {
-        assert_eq!(
-            parse_date(input, today),
-            Ok(day((2026, 11, 26))),
-            "{input:?}"
-        );
+    for input in ["morgen zwischen zehn und zwölf", "morgen um 10 oder 11", "morgen bis 12 Uhr"] {
+        assert_eq!(parse_date(input, today), Ok(day((2026, 11, 26))), "{input:?}");
     }
 }
 
@@ -381,11 +359,7 @@ fn alternatives_in_the_time_do_not_hide_the_date() {
 fn unrecognized_and_empty() {
     let today = day(WED);
     for input in ["", "   ", ",.!?", "…"] {
-        assert_eq!(
-            parse_date(input, today),
-            Err(ParseError::Empty),
-            "{input:?}"
-        );
+        assert_eq!(parse_date(input, today), Err(ParseError::Empty), "{input:?}");
     }
     for input in [
         "irgendwann",

@@ -8,18 +8,9 @@ use crate::domain::german::{ParseError, format_date, format_slot, format_time, m
 #[test]
 fn slots() {
     let at = |ymd, h, m| day(ymd).and_time(hm(h, m));
-    assert_eq!(
-        format_slot(at((2026, 11, 26), 14, 30)),
-        "Donnerstag, 26. November um 14:30 Uhr"
-    );
-    assert_eq!(
-        format_slot(at((2026, 11, 27), 9, 0)),
-        "Freitag, 27. November um 9:00 Uhr"
-    );
-    assert_eq!(
-        format_slot(at((2027, 3, 1), 0, 5)),
-        "Montag, 1. März um 0:05 Uhr"
-    );
+    assert_eq!(format_slot(at((2026, 11, 26), 14, 30)), "Donnerstag, 26. November um 14:30 Uhr");
+    assert_eq!(format_slot(at((2026, 11, 27), 9, 0)), "Freitag, 27. November um 9:00 Uhr");
+    assert_eq!(format_slot(at((2027, 3, 1), 0, 5)), "Montag, 1. März um 0:05 Uhr");
 }
 
 #[test]

@@ -106,9 +106,7 @@ fn vocab_phrase() -> impl Strategy<Value = String> {
 }
 
 fn any_date(years: std::ops::RangeInclusive<i32>) -> impl Strategy<Value = NaiveDate> {
-    (years, 0u32..366).prop_filter_map("valid ordinal day", |(y, o)| {
-        NaiveDate::from_yo_opt(y, o + 1)
-    })
+    (years, 0u32..366).prop_filter_map("valid ordinal day", |(y, o)| NaiveDate::from_yo_opt(y, o + 1))
 }
 
 fn check_no_panic(s: &str) {
@@ -127,10 +125,7 @@ fn check_no_panic(s: &str) {
 
 /// 512 cases per property by default; `PROPTEST_CASES=100000` for a longer fuzz run.
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512)
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
 }
 
 proptest! {
@@ -206,13 +201,6 @@ fn very_long_inputs() {
     check_no_panic("in 4294967295 Monaten");
     // a long phrase with one date and one time still resolves
     let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
-    let padded = format!(
-        "{} morgen {}",
-        "bitte ".repeat(5_000),
-        "gerne ".repeat(5_000)
-    );
-    assert_eq!(
-        parse_date(&padded, today),
-        Ok(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default())
-    );
+    let padded = format!("{} morgen {}", "bitte ".repeat(5_000), "gerne ".repeat(5_000));
+    assert_eq!(parse_date(&padded, today), Ok(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default()));
 }

@@ -204,11 +204,7 @@ fn invalid_times() {
         ("99999999999 Uhr", "99999999999 Uhr"),
         ("fünfundvierzig", "45 Uhr"),
     ] {
-        assert_eq!(
-            parse_time(input),
-            Err(ParseError::InvalidTime(shown.to_string())),
-            "{input:?}"
-        );
+        assert_eq!(parse_time(input), Err(ParseError::InvalidTime(shown.to_string())), "{input:?}");
     }
 }
 
@@ -238,10 +234,6 @@ fn unrecognized_and_empty_times() {
         "kurz vor",
         "am frühen Nachmittag",
     ] {
-        assert!(
-            matches!(parse_time(input), Err(ParseError::Unrecognized(_))),
-            "{input:?} → {:?}",
-            parse_time(input)
-        );
+        assert!(matches!(parse_time(input), Err(ParseError::Unrecognized(_))), "{input:?} → {:?}", parse_time(input));
     }
 }
