@@ -389,3 +389,60 @@ async fn a_hung_up_callers_leftover_calcom_reservation_does_not_cost_the_next_ca
     assert_eq!(booked["booking_status"], "confirmed", "{booked}");
     assert_eq!(live_bookings(sim), 4);
 }
+
+/// A backlog (Cal.com was down while callers booked) is claimed only as fast as the workers can
+/// start it. The poller used to claim `4 × workers` jobs every poll whatever was still queued, so
+/// queued jobs outlived their leases, were claimed again and queued twice; under a kill -9 storm
+/// 1,644 jobs sat "in flight" and the outbox no longer drained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_claimed_only_as_fast_as_the_workers_take_it() {
+    let app = TestApp::spawn_with(Spawn {
+        tweak: Box::new(|s: &mut Settings| {
+            s.calcom.mirror_holds = false;
+            s.calcom.sim.send_webhooks = false;
+            s.calcom.outbox.workers = 1;
+            s.calcom.booking_budget_ms = 200;
+        }),
+        ..Default::default()
+    })
+    .await;
+    app.sim().set_faults(Faults { down: true, ..Faults::default() });
+    let mut booked = 0;
+    for (i, staff) in ["Anna", "Ben", "Clara"].iter().cycle().take(8).enumerate() {
+        let call = CallFixture::new();
+        let time = format!("{}:00", 9 + i / 3);
+        let held =
+            check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": time, "staff": staff}))
+                .await;
+        let answer = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Kundin").await;
+        // Until the circuit opens (5 failures) bookings are taken and wait in the outbox; then
+        // callers hear "try again in a minute" at once.
+        if answer["booking_status"] == "confirmed_pending_calendar" {
+            booked += 1;
+        } else {
+            assert_eq!(answer["reason"], "calendar_unavailable", "{answer}");
+        }
+    }
+    assert!(booked >= 4, "a backlog of several jobs for one worker: {booked}");
+    let mut faults = Faults::default();
+    faults.endpoints.insert(
+        "bookings.create".into(),
+        FaultSpec { latency: Latency { fixed_ms: 150, ..Latency::default() }, ..FaultSpec::default() },
+    );
+    app.sim().set_faults(faults);
+    // Every retry and the circuit's cool-down are due now; leases run out while jobs wait.
+    app.clock.advance(Duration::from_secs(120));
+    let (mut most_in_flight, started) = (0, std::time::Instant::now());
+    loop {
+        let summary = app.parts.store.outbox_summary().await.unwrap();
+        most_in_flight = most_in_flight.max(summary.in_flight);
+        if summary.pending + summary.in_flight == 0 || started.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        app.clock.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.parts.store.outbox_summary().await.unwrap().pending, 0, "the backlog drained");
+    assert!(most_in_flight <= 2, "one worker: at most 2 jobs claimed at once, saw {most_in_flight}");
+    assert_eq!(live_bookings(app.sim()), booked, "each booking once at Cal.com");
+}

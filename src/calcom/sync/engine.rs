@@ -54,6 +54,10 @@ pub(super) struct Engine {
     pub node_id: String,
     pub limiter: RateLimiter,
     pub circuits: CircuitBreakers,
+    /// Outbox jobs this process claimed and has not finished (queued in the pool or running). The
+    /// poller claims only what the workers can start soon, so no claimed job waits in a queue
+    /// until its lease runs out (and is claimed again, here or elsewhere, while it still waits).
+    pub local_jobs: dashmap::DashSet<i64>,
     /// Callers waiting for an outbox job (by job id).
     pub waiters: DashMap<i64, watch::Sender<Option<SyncOutcome>>>,
     /// Wakes the outbox poller early (a new job was written).

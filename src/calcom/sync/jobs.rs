@@ -69,8 +69,18 @@ fn err_text(err: &CallError) -> String {
     err.to_string()
 }
 
+/// Marks the end of a claimed job in this process, however [`run`] returns.
+struct LocalJob<'a>(&'a Engine, i64);
+
+impl Drop for LocalJob<'_> {
+    fn drop(&mut self) {
+        self.0.local_jobs.remove(&self.1);
+    }
+}
+
 /// Runs a claimed job to its end (done, retry scheduled, or dead letter) and tells waiters.
 pub(super) async fn run(engine: &Engine, job: OutboxJob) {
+    let _local = LocalJob(engine, job.id);
     let started = Instant::now();
     let work = async {
         match job.kind {

@@ -119,6 +119,7 @@ impl SyncHandle {
             node_id: deps.node_id,
             limiter,
             circuits,
+            local_jobs: dashmap::DashSet::new(),
             waiters: DashMap::new(),
             kick: Notify::new(),
             summary: Mutex::new(OutboxSummary::default()),
@@ -179,7 +180,8 @@ impl SyncHandle {
     async fn poll_outbox(&self, stop: CancellationToken) {
         let engine = &self.engine;
         let every = Duration::from_millis(engine.settings.outbox.poll_interval_ms.max(10));
-        let limit = (engine.settings.outbox.workers * 4).max(4) as i64;
+        // At most this many claimed jobs of ours at once: every worker busy, one more each waiting.
+        let capacity = engine.settings.outbox.workers.max(1) * 2;
         let mut last_redrive = engine.clock.now();
         loop {
             tokio::select! {
@@ -188,9 +190,12 @@ impl SyncHandle {
                 _ = tokio::time::sleep(every) => {}
             }
             let now = engine.clock.now();
-            match engine.store.claim_due_jobs(&engine.node_id, now, now + engine.lease(), limit).await {
-                Ok(jobs) => jobs.into_iter().for_each(|job| self.pool.outbox(job)),
-                Err(err) => tracing::warn!(error = %err, "could not read the outbox"),
+            let room = capacity.saturating_sub(engine.local_jobs.len());
+            if room > 0 {
+                match engine.store.claim_due_jobs(&engine.node_id, now, now + engine.lease(), room as i64).await {
+                    Ok(jobs) => jobs.into_iter().for_each(|job| self.dispatch(job)),
+                    Err(err) => tracing::warn!(error = %err, "could not read the outbox"),
+                }
             }
             let redrive_every = engine.settings.auto_redrive_secs;
             if redrive_every > 0 && now - last_redrive >= TimeDelta::seconds(redrive_every as i64) {
@@ -215,6 +220,14 @@ impl SyncHandle {
         }
     }
 
+    /// Hands a claimed job to the pool, unless this process already has it queued or running (its
+    /// lease ran out while it waited and the claim renewed it: the queued copy runs once).
+    fn dispatch(&self, job: crate::store::OutboxJob) {
+        if self.engine.local_jobs.insert(job.id) {
+            self.pool.outbox(job);
+        }
+    }
+
     /// Sends a just-made booking to Cal.com and waits up to `budget` for the outcome.
     pub async fn after_booking(&self, tenant: &Tenant, booked: &Booked, budget: Duration) -> SyncOutcome {
         let engine = &self.engine;
@@ -222,7 +235,7 @@ impl SyncHandle {
         engine.waiters.insert(booked.outbox_job, sender);
         let now = engine.clock.now();
         match engine.store.claim_job(booked.outbox_job, &engine.node_id, now, now + engine.lease()).await {
-            Ok(Some(job)) => self.pool.outbox(job),
+            Ok(Some(job)) => self.dispatch(job),
             Ok(None) => {}
             Err(err) => {
                 tracing::warn!(tenant = %tenant.id, error = %err, "could not claim the booking's outbox job; the poller will")

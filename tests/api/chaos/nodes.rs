@@ -184,15 +184,69 @@ async fn three_nodes_race_for_hot_slots_and_survive_losing_one() {
             if named { "Anna" } else { "anyone" },
             tally.errors
         );
+        let mut victim_leftovers = Vec::new();
         if kill_now {
             for (_, (token, node, _, _)) in &winners {
                 if *node == VICTIM {
                     victim_holds.push(token.clone());
                 }
             }
+            // Whoever won the race, the victim dies with something to lose: a hold to be booked
+            // on a survivor, a hold nobody books (the survivors must end it) and a booking still
+            // syncing in its outbox (Cal.com is slower than the budget; a survivor takes it over).
+            // 17:00 is after every hot slot, so these never meet the race.
+            for staff in ["Anna", "Ben", "Clara"] {
+                let call = CallFixture::new();
+                let args = json!({"service": "Herrenhaarschnitt", "date": day, "time": "17:00", "staff": staff});
+                let reply = agent
+                    .send_via(
+                        &mut rng,
+                        Some(VICTIM),
+                        "check_availability",
+                        &caller::body(&call, "check_availability", &args),
+                    )
+                    .await;
+                let token = reply
+                    .as_ref()
+                    .filter(|r| r.node == VICTIM)
+                    .and_then(|r| r.body["reservation_token"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| panic!("the victim holds 17:00 for {staff}: {:?}", reply.map(|r| r.text)));
+                victim_holds.push(token.clone());
+                victim_leftovers.push((call, token));
+            }
+            let (call, token) = victim_leftovers.pop().expect("three holds");
+            let book = json!({"reservation_token": token, "customer_name": "Nachzügler"});
+            let reply = agent
+                .send_via(&mut rng, Some(VICTIM), "start_booking", &caller::body(&call, "start_booking", &book))
+                .await;
+            match reply {
+                Some(r) if r.node == VICTIM && r.body["success"] == true => tally.booked.push(Acked {
+                    booking_id: r.body["booking_id"].as_str().unwrap().to_owned(),
+                    status: r.body["booking_status"].as_str().unwrap().to_owned(),
+                }),
+                other => panic!("the victim booked its hold: {:?}", other.map(|r| r.text)),
+            }
+            let (_, abandoned) = victim_leftovers.pop().expect("two holds left");
+            tally.abandoned.push((abandoned, VICTIM));
             nodes[VICTIM].kill();
             killed_at_round = Some(round);
             sim.set_faults(super::everyday_latency(20, 200));
+        }
+        // The victim's hold that a survivor books, whatever the draw below does.
+        for (call, token) in victim_leftovers {
+            let via = (0..NAMES.len()).find(|i| *i != VICTIM).expect("a survivor");
+            let book = json!({"reservation_token": token, "customer_name": "Überlebende"});
+            match agent
+                .send_via(&mut rng, Some(via), "start_booking", &caller::body(&call, "start_booking", &book))
+                .await
+            {
+                Some(r) if r.status == 200 && r.body["success"] == true => tally.booked.push(Acked {
+                    booking_id: r.body["booking_id"].as_str().unwrap().to_owned(),
+                    status: r.body["booking_status"].as_str().unwrap().to_owned(),
+                }),
+                Some(r) => tally.refused_bookings.push(format!("round {round}: the dead node's hold: {}", r.text)),
+                None => tally.errors.push(format!("round {round}: start_booking of the dead node's hold unanswered")),
+            }
         }
         for (call, (token, node, start, staff)) in winners {
             if rng.random_bool(0.2) {
@@ -260,7 +314,7 @@ async fn three_nodes_race_for_hot_slots_and_survive_losing_one() {
     };
     println!(
         "chaos: {} nodes on one PostgreSQL, 1 killed (SIGKILL) at round {} of {rounds}, {} racing requests ({racers} callers per hot slot): \
-         {} holds, {} losers heard 'taken' with alternatives, {} errors; {} bookings ({} of them holds of the killed node booked on a survivor), \
+         {} holds, {} losers heard 'taken' with alternatives, {} errors; {} bookings ({} of them holds of the killed node, booked before it died or on a survivor), \
          {} refused; {} abandoned holds expired on survivors ({} of the killed node; latest {:?} after expiry); {} lost, {} duplicates at Cal.com, \
          {} missing, {} orphans, {} overlaps, {} overdue holds; another node stopped offering a booked slot within {:?} (max of {} checks) in {:?}",
         NAMES.len(),
@@ -303,6 +357,8 @@ async fn three_nodes_race_for_hot_slots_and_survive_losing_one() {
         tally.view_lag_max
     );
     assert!(killed_at_round.is_some() && nodes[VICTIM].kills == 1);
+    assert!(victim_converted >= 2, "the dead node's holds were booked (one on a survivor): {victim_converted}");
+    assert!(!victim_abandoned.is_empty(), "the dead node left a hold for the survivors to end");
     for node in &nodes {
         assert!(node.panics().is_empty(), "{} panicked: {:#?}", node.name, node.panics());
     }
