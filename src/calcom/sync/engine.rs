@@ -67,7 +67,7 @@ pub(super) struct Engine {
     /// Set at shutdown: queued best-effort mirrors are dropped instead of delaying the exit.
     pub stopping: std::sync::atomic::AtomicBool,
     /// Holds whose Cal.com mirror is being made (a booking of one waits for it to settle).
-    pub mirroring: DashMap<crate::domain::ReservationToken, Arc<Notify>>,
+    pub mirroring: DashMap<crate::domain::ReservationToken, Arc<super::mirror::Mirroring>>,
 }
 
 /// Maps the service clock onto the monotonic instants the circuit breaker counts in, so a test's

@@ -266,9 +266,15 @@ async fn settled_mirrors(
     let mut state = engine.store.reservation_mirror_state(token).await?;
     let hold = engine.store.get_reservation(token).await?.filter(|r| r.kind == ReservationKind::Hold);
     let mut unsettled = None;
-    if let Some(hold) = hold.filter(|_| engine.settings.mirror_holds && state.is_none()) {
+    // A mirror still queued here makes nothing once it runs (the hold is booked now).
+    let queued_here = super::mirror::queued_here(engine, token);
+    if let Some(hold) = hold.filter(|_| engine.settings.mirror_holds && state.is_none() && !queued_here) {
+        // A mirror runs right after its hold's answer and settles within seconds. One that has
+        // not settled by then is on a stalled node or died with its process: it is not waited
+        // for (an unrecorded reservation it may have left is what `unsettled` is about).
+        let settle_by = hold.created_at + TimeDelta::from_std(MIRROR_SETTLE).unwrap_or_default();
         let deadline = Instant::now() + MIRROR_SETTLE;
-        while state.is_none() && Instant::now() < deadline {
+        while state.is_none() && Instant::now() < deadline && engine.clock.now() < settle_by {
             tokio::time::sleep(Duration::from_millis(25)).await;
             state = engine.store.reservation_mirror_state(token).await?;
         }

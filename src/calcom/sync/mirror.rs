@@ -9,6 +9,7 @@
 //! (`reservedSlotUid`); expiry and release delete them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -43,21 +44,39 @@ pub(super) enum MirrorTask {
     },
 }
 
+/// A hold's mirror in this process: queued, then running, then gone (settled).
+#[derive(Default)]
+pub(super) struct Mirroring {
+    settled: Notify,
+    started: AtomicBool,
+}
+
 /// Marks a reservation as being mirrored (a booking of it waits for the mirror to settle).
 pub(super) fn begin(engine: &Engine, token: &ReservationToken) {
-    engine.mirroring.insert(token.clone(), Arc::new(Notify::new()));
+    engine.mirroring.insert(token.clone(), Arc::new(Mirroring::default()));
 }
 
 fn end(engine: &Engine, token: &ReservationToken) {
-    if let Some((_, notify)) = engine.mirroring.remove(token) {
-        notify.notify_waiters();
+    if let Some((_, mirroring)) = engine.mirroring.remove(token) {
+        mirroring.settled.notify_waiters();
     }
 }
 
-/// Waits (at most `limit`) until no mirror of `token` is in flight.
+/// Whether a mirror of `token` is queued in this process and has not started.
+pub(super) fn queued_here(engine: &Engine, token: &ReservationToken) -> bool {
+    engine.mirroring.get(token).is_some_and(|m| !m.started.load(Ordering::Acquire))
+}
+
+/// Waits (at most `limit`) until no mirror of `token` is running here. A mirror that is only
+/// queued is not waited for: it starts by checking the hold, finds it booked (the booking that
+/// waits here converted it first) and makes nothing. Waiting for it would be waiting for a worker
+/// that this very job occupies: under a backlog every job would sit out the whole `limit`.
 pub(super) async fn wait_settled(engine: &Engine, token: &ReservationToken, limit: Duration) {
-    let Some(notify) = engine.mirroring.get(token).map(|n| n.clone()) else { return };
-    let notified = notify.notified();
+    let Some(mirroring) = engine.mirroring.get(token).map(|n| n.clone()) else { return };
+    if !mirroring.started.load(Ordering::Acquire) {
+        return;
+    }
+    let notified = mirroring.settled.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
     if !engine.mirroring.contains_key(token) {
@@ -75,6 +94,9 @@ pub(super) async fn run(engine: &Engine, task: MirrorTask) {
     }
     match task {
         MirrorTask::Reserve { key, token, service, start, expires_at } => {
+            if let Some(mirroring) = engine.mirroring.get(&token) {
+                mirroring.started.store(true, Ordering::Release);
+            }
             reserve(engine, &key, &token, &service, start, expires_at).await;
             end(engine, &token);
         }

@@ -349,23 +349,35 @@ async fn kill_dash_nine_under_load_loses_nothing_and_books_nothing_twice() {
     let mut waited_out = false;
     if !verify::drained(&store, Duration::from_secs(20)).await {
         waited_out = true;
+        let mut waiting = Vec::new();
         for apt in store.all_appointments().await.unwrap() {
             for job in store.jobs_for_appointment(&apt.id).await.unwrap() {
                 if job.status != slotkeeper::store::OutboxStatus::Done {
-                    println!(
-                        "chaos: outbox job not done after 20 s: appointment {} (created {}) {:?} {:?} last error {:?}",
-                        apt.id, apt.created_at, job.kind, job.status, job.last_error
-                    );
+                    waiting.push(format!(
+                        "{} (created {}) {:?} {:?} attempts {} last error {:?}",
+                        apt.id, apt.created_at, job.kind, job.status, job.attempts, job.last_error
+                    ));
                 }
             }
         }
-        sim.advance_clock(Duration::from_secs(120));
-        assert!(
-            verify::drained(&store, Duration::from_secs(30)).await,
-            "the outbox did not drain: {:?}\n{}",
-            store.outbox_summary().await,
-            node.output_tail()
+        println!(
+            "chaos: {} outbox jobs not done after 20 s, e.g. {:#?}",
+            waiting.len(),
+            &waiting[..waiting.len().min(5)]
         );
+        sim.advance_clock(Duration::from_secs(120));
+        if !verify::drained(&store, Duration::from_secs(30)).await {
+            let kept = std::env::temp_dir().join(format!("slotkeeper-chaos-kill-{seed}.db"));
+            if let Some(file) = db.url.strip_prefix("sqlite://") {
+                let _ = std::fs::copy(file, &kept);
+            }
+            panic!(
+                "the outbox did not drain: {:?} (SQLite database kept at {})\n{}",
+                store.outbox_summary().await,
+                kept.display(),
+                node.output_tail()
+            );
+        }
     }
     let h = std::mem::take(&mut *history.lock().unwrap());
     let v = verify::check_drained(&store, &sim.bookings(), &h.acked).await;
