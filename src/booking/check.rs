@@ -32,6 +32,14 @@ impl BookingService {
         self.availability(call, args, true).await
     }
 
+    /// Whether a check names a time, and so may hold one. A day's free times hold nothing: such a
+    /// question needs no stored answer and is answered from the calendar actors' memory alone.
+    /// Unparsable dates count as naming a time (they take the usual path and get their refusal).
+    pub fn names_a_time(&self, call: &CallContext, args: &CheckAvailabilityArgs) -> bool {
+        let now_local = self.now().with_timezone(&call.tenant.tz);
+        parse_when(&args.date, args.time.as_deref(), now_local).map_or(true, |when| when.time.is_some())
+    }
+
     pub async fn find_alternatives(&self, call: &CallContext, args: FindAlternativesArgs) -> Outcome {
         self.availability(call, args, false).await
     }

@@ -295,7 +295,9 @@ async fn answer(app: &AppState, parsed: ParsedCall) -> Result<Response, ApiError
         metrics::retell_function_call(function.name(), "unavailable");
         ApiError::Unavailable(detail)
     };
-    let stored = if function.is_read_only() {
+    let read_only = function.is_read_only()
+        || matches!(&request, Request::CheckAvailability(args) if !booking.names_a_time(&call, args));
+    let stored = if read_only {
         // Nothing to repeat exactly: a retry simply asks again.
         let fresh = execute(booking, call, request).await.map_err(unavailable)?;
         crate::booking::idempotency::Stored { status: fresh.status, body: fresh.body.into(), replayed: false }

@@ -366,3 +366,26 @@ async fn asking_again_after_the_hold_ended_gets_a_fresh_hold_not_the_stored_answ
     let booked = book(&app, &call, &third_token, "Max Mustermann").await;
     assert_eq!(booked["success"], true, "{booked}");
 }
+
+/// Free-slot questions are answered from memory (DESIGN: no I/O on the read path). A day's free
+/// times need no database at all — not even the idempotency lookup, since they hold nothing: with
+/// the store closed the caller still hears them, while a time (a hold) cannot be given.
+#[tokio::test]
+async fn a_days_free_times_are_answered_from_memory_even_with_the_store_closed() {
+    let app = TestApp::spawn().await;
+    let day = json!({"service": "Herrenhaarschnitt", "date": "morgen"});
+    let first = check(&app, &CallFixture::new(), day.clone()).await;
+    assert!(first["free_times"].as_array().is_some_and(|t| !t.is_empty()), "{first}");
+    app.parts.store.close().await;
+    let again = check(&app, &CallFixture::new(), day).await;
+    assert_eq!(again["free_times"], first["free_times"], "{again}");
+    assert_eq!(again["message"], first["message"]);
+    let (status, held) = app
+        .call(
+            &CallFixture::new(),
+            "check_availability",
+            json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "10:00"}),
+        )
+        .await;
+    assert!(status != StatusCode::OK || held["success"] == false, "a hold needs the store: {status} {held}");
+}
