@@ -446,3 +446,62 @@ async fn a_backlog_is_claimed_only_as_fast_as_the_workers_take_it() {
     assert!(most_in_flight <= 2, "one worker: at most 2 jobs claimed at once, saw {most_in_flight}");
     assert_eq!(live_bookings(app.sim()), booked, "each booking once at Cal.com");
 }
+
+/// Retries with backoff (1 s, 5 s, 30 s), then a dead letter the store and the metrics show;
+/// re-driven after Cal.com recovered, the booking reaches Cal.com exactly once.
+#[tokio::test]
+async fn a_booking_cal_com_keeps_refusing_becomes_a_dead_letter_and_is_re_driven_once() {
+    let app = TestApp::spawn_with(Spawn {
+        tweak: Box::new(|s: &mut Settings| {
+            s.calcom.mirror_holds = false;
+            s.calcom.sim.send_webhooks = false;
+            s.calcom.booking_budget_ms = 300;
+        }),
+        ..Default::default()
+    })
+    .await;
+    // Four 500s: the first attempt and its three retries (fewer than the circuit's threshold).
+    let error = ScriptedOutcome::Status { status: 500, message: None, retry_after_secs: None };
+    app.sim().set_faults(scripted("bookings.create", vec![ScriptedStep::times(error, 4)]));
+    let call = CallFixture::new();
+    let held =
+        check(&app, &call, json!({"service": "Herrenhaarschnitt", "date": "morgen", "time": "16:00", "staff": "Ben"}))
+            .await;
+    let booked = book(&app, &call, held["reservation_token"].as_str().unwrap(), "Dora").await;
+    assert_eq!(booked["booking_status"], "confirmed_pending_calendar", "{booked}");
+    let store = &app.parts.store;
+    let attempts = |n: u64| {
+        let sim = app.sim();
+        eventually(Duration::from_secs(5), move || async move { sim.stats().endpoint("bookings.create").requests >= n })
+    };
+    assert!(attempts(1).await, "the first attempt");
+    for (retry, backoff) in [1u64, 5, 30].into_iter().enumerate() {
+        assert_eq!(store.outbox_summary().await.unwrap().dead, 0, "not dead before retry {}", retry + 1);
+        app.clock.advance(Duration::from_secs(backoff));
+        assert!(attempts(retry as u64 + 2).await, "retry {} after {backoff} s", retry + 1);
+    }
+    let dead = eventually(Duration::from_secs(5), || async { store.outbox_summary().await.unwrap().dead == 1 }).await;
+    assert!(dead, "after its third retry the job is a dead letter: {:?}", store.outbox_summary().await);
+    assert_eq!(live_bookings(app.sim()), 0);
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+            text.lines().any(|l| l.starts_with("calcom_outbox_dead_letters ") && l.ends_with(" 1"))
+        })
+        .await,
+        "the dead letter is on /metrics: {}",
+        metrics.lines().filter(|l| l.contains("dead")).collect::<Vec<_>>().join("\n")
+    );
+    // Cal.com works again (the script is used up); an operator re-drives the dead letter.
+    let now = app.clock.now();
+    assert_eq!(store.redrive_jobs(None, None, now, now).await.unwrap(), 1);
+    let drained = eventually(Duration::from_secs(10), || async {
+        let summary = store.outbox_summary().await.unwrap();
+        summary.pending + summary.in_flight + summary.dead == 0
+    })
+    .await;
+    assert!(drained, "{:?}", store.outbox_summary().await);
+    assert_eq!(live_bookings(app.sim()), 1, "booked once at Cal.com");
+    assert_eq!(app.sim().stats().endpoint("bookings.create").requests, 5, "four refusals, one booking");
+}

@@ -44,16 +44,18 @@ pub fn seed() -> u64 {
 /// demo salon is open whatever day the test runs. Dates are `DD.MM.YYYY`, as callers may say.
 pub fn open_weekdays(from_days: i64, count: usize) -> Vec<String> {
     let today = Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
-    let closed = |d: NaiveDate| {
-        matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
-            || [(12, 24), (12, 25), (12, 26), (12, 31), (1, 1)].contains(&(d.month(), d.day()))
-    };
     (from_days..58)
         .map(|days| today + TimeDelta::days(days))
         .filter(|d| !closed(*d))
         .take(count)
         .map(|d| d.format("%d.%m.%Y").to_string())
         .collect()
+}
+
+/// Weekends and the demo salon's holidays (`config/default.toml`).
+pub fn closed(d: NaiveDate) -> bool {
+    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        || [(12, 24), (12, 25), (12, 26), (12, 31), (1, 1)].contains(&(d.month(), d.day()))
 }
 
 /// A Cal.com simulator in the test process (it outlives every node we kill), serving the event
