@@ -20,6 +20,7 @@ pub mod admin;
 pub mod appointments;
 mod calendar;
 mod catalogue;
+mod mirrors;
 mod notify;
 mod outbox;
 mod records;
@@ -36,7 +37,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use appointments::PhaseUpdate;
-pub use calendar::{Conversion, ConvertResult, DueHold, HoldInsert, MirrorRecord};
+pub use calendar::{Conversion, ConvertResult, DueHold, HoldInsert};
+pub use mirrors::MirrorRecord;
 pub use notify::CalendarNotice;
 pub use outbox::{OutboxJob, OutboxKind, OutboxStatus, OutboxSummary};
 pub use records::{CallRecord, FlagChange, FlagRow, IdempotencyKey, REPLAY_WINDOW_SECS};
