@@ -398,27 +398,29 @@ async fn spawn_background(
     if let Some(mut notices) = parts.store.listen_calendar_notices().await? {
         let (calendars, stop) = (parts.calendars.clone(), shutdown.clone());
         handles.push(tasks.spawn(async move {
-            // Notices come per changed row; a burst for one calendar becomes one reload.
+            // Notices come per changed row; a burst for one calendar becomes one reload. A notice
+            // without a calendar (the listener reconnected) stands for every running one.
             let mut pending = std::collections::HashSet::new();
+            let note =
+                |pending: &mut std::collections::HashSet<_>, notice: crate::store::CalendarNotice| match notice.key {
+                    Some(key) => {
+                        pending.insert(key);
+                    }
+                    None => pending.extend(calendars.running()),
+                };
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     notice = notices.recv() => match notice {
                         Some(notice) => {
-                            match notice.key {
-                                Some(key) => { pending.insert(key); }
-                                None => pending.extend(calendars.running()),
-                            }
+                            note(&mut pending, notice);
                             let coalesce = tokio::time::sleep(NOTICE_COALESCE);
                             tokio::pin!(coalesce);
                             loop {
                                 tokio::select! {
                                     _ = &mut coalesce => break,
                                     more = notices.recv() => match more {
-                                        Some(more) => match more.key {
-                                            Some(key) => { pending.insert(key); }
-                                            None => pending.extend(calendars.running()),
-                                        },
+                                        Some(more) => note(&mut pending, more),
                                         None => break,
                                     },
                                 }

@@ -17,7 +17,7 @@ use crate::domain::german::{self, parse_when};
 use crate::domain::hours::local_to_utc;
 use crate::domain::{Interval, ReservationToken, Service, Staff, Tenant};
 use crate::metrics;
-use crate::store::{NewReservation, PhaseRecord, ReservationKind, ReservationStatus};
+use crate::store::{NewReservation, ReservationKind};
 
 /// A request, understood: what, who may do it, and when.
 pub(super) struct Plan<'a> {
@@ -198,7 +198,7 @@ impl BookingService {
             .reservations_of_call(&tenant.id, call.call_id.as_str())
             .await?
             .into_iter()
-            .filter(|r| r.status == ReservationStatus::Active && r.kind == ReservationKind::Hold && r.expires_at > now)
+            .filter(|r| r.kind == ReservationKind::Hold && r.is_live(now))
             .collect();
         if let Some(same) = active
             .iter()
@@ -263,18 +263,7 @@ impl BookingService {
                 end: span.end(),
                 is_compound: plan.service.is_compound(),
                 expires_at: now + TimeDelta::seconds(self.inner.settings.holds.offer_ttl_secs as i64),
-                phases: plan
-                    .service
-                    .place(start)
-                    .into_iter()
-                    .map(|p| PhaseRecord {
-                        seq: p.seq,
-                        name: p.name,
-                        start: p.interval.start(),
-                        end: p.interval.end(),
-                        staff_busy: p.staff_busy,
-                    })
-                    .collect(),
+                phases: crate::calendar::phase_records(plan.service, start),
                 created_at: now,
             };
             self.inner.store.insert_hold(crate::store::HoldInsert { reservation: &offer, busy: &[], now }).await?;

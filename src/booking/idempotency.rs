@@ -21,7 +21,7 @@ use tokio::sync::OnceCell;
 
 use crate::clock::Clock;
 use crate::domain::ReservationToken;
-use crate::store::{IdempotencyKey, ReservationStatus, Store};
+use crate::store::{IdempotencyKey, Store};
 
 /// An answer the work produced; `keep: false` answers are sent but not stored (a "try again in
 /// a minute" must not be replayed when the agent does try again).
@@ -123,11 +123,7 @@ impl Idempotency {
         }
         let Some(token) = offered_token(body) else { return Ok(true) };
         let now = self.clock.now();
-        Ok(self
-            .store
-            .get_reservation(&ReservationToken::new(token))
-            .await?
-            .is_some_and(|r| r.status == ReservationStatus::Active && r.expires_at > now))
+        Ok(self.store.get_reservation(&ReservationToken::new(token)).await?.is_some_and(|r| r.is_live(now)))
     }
 }
 

@@ -44,6 +44,21 @@ pub fn phases_for(tenant: &Tenant, staff_index: usize, service: &Service, start:
         .collect()
 }
 
+/// The phases of `service` placed at `start`, as a reservation records them.
+pub fn phase_records(service: &Service, start: DateTime<Utc>) -> Vec<PhaseRecord> {
+    service
+        .place(start)
+        .into_iter()
+        .map(|p| PhaseRecord {
+            seq: p.seq,
+            name: p.name,
+            start: p.interval.start(),
+            end: p.interval.end(),
+            staff_busy: p.staff_busy,
+        })
+        .collect()
+}
+
 pub fn reservation_for(
     key: &StaffKey,
     service: &Service,
@@ -66,17 +81,7 @@ pub fn reservation_for(
         end: span.end(),
         is_compound: service.is_compound(),
         expires_at,
-        phases: service
-            .place(span.start())
-            .into_iter()
-            .map(|p| PhaseRecord {
-                seq: p.seq,
-                name: p.name,
-                start: p.interval.start(),
-                end: p.interval.end(),
-                staff_busy: p.staff_busy,
-            })
-            .collect(),
+        phases: phase_records(service, span.start()),
         created_at: now,
     }
 }

@@ -12,5 +12,6 @@ pub mod state;
 pub mod supervisor;
 
 pub use actor::CalendarContext;
+pub use build::phase_records;
 pub use messages::*;
 pub use supervisor::Calendars;

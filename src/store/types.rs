@@ -114,6 +114,11 @@ impl Reservation {
     pub fn staff_key(&self) -> StaffKey {
         StaffKey::new(self.tenant.clone(), self.staff.clone())
     }
+
+    /// Active and not past its expiry (the sweeper may not have marked it yet).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.status == ReservationStatus::Active && self.expires_at > now
+    }
 }
 
 /// A phase of an appointment to write.

@@ -186,8 +186,7 @@ async fn reserve(
 
 async fn still_active(engine: &Engine, token: &ReservationToken) -> bool {
     let now = engine.clock.now();
-    matches!(engine.store.get_reservation(token).await,
-        Ok(Some(r)) if r.status == ReservationStatus::Active && r.expires_at > now)
+    matches!(engine.store.get_reservation(token).await, Ok(Some(r)) if r.is_live(now))
 }
 
 /// One reservation. "Taken" may be a reservation of another hold of ours that ended and is
