@@ -1,15 +1,21 @@
-//! Retell benchmarks (issue 4): the German date/time parser per phrase, and a full signed
+//! Retell benchmarks (issues 4 and 13): the German date/time parser per phrase, and a full signed
 //! `check_availability` through the router in-process (signature check, JSON, tenant, idempotency
-//! record, calendar actors, SQLite) — both without a hold (a day's free times) and with one.
+//! record, calendar actors, SQLite) — both without a hold (a day's free times) and with one —
+//! and the same day's free times with the live transcript Retell really sends along (0, 3, 12
+//! and 30 minutes of conversation, `retell-fixtures`), next to the floor of any handler of such
+//! a body: HMAC-SHA256 over it plus one `serde_json::from_slice::<IgnoredAny>` scan. A counting
+//! allocator reports the bytes allocated per request at each size.
 //!
 //! Run: `cargo bench --bench retell` (release build). Figures go to BENCHMARKS.md.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, TimeZone, Utc};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use slotkeeper::clock::Clock;
 use slotkeeper::config::Settings;
@@ -17,6 +23,34 @@ use slotkeeper::domain::german::parse_when;
 use slotkeeper::http::signature::sign;
 use slotkeeper::startup::{Application, BuildOptions};
 use tower::ServiceExt;
+
+/// Counts the bytes every allocation asks for (all threads: the router's, the actors').
+struct Counting;
+
+static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(new_size.saturating_sub(layout.size()) as u64, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Minutes of transcript the size benches run at.
+const TRANSCRIPT_MINUTES: [f64; 4] = [0.0, 3.0, 12.0, 30.0];
 
 const PHRASES: &[(&str, Option<&str>)] = &[
     ("morgen", Some("10 Uhr")),
@@ -97,8 +131,82 @@ fn check_availability(c: &mut Criterion) {
             assert!(response.status().is_success());
         })
     });
+    transcripts(c, &runtime, &router, &clock, &key);
     runtime.block_on(app.shutdown_gracefully());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A day's free times with 0–30 minutes of transcript, and the floor over the same bodies.
+fn transcripts(c: &mut Criterion, runtime: &tokio::runtime::Runtime, router: &axum::Router, clock: &Clock, key: &str) {
+    let mut group = c.benchmark_group("transcript");
+    for minutes in TRANSCRIPT_MINUTES {
+        let conversation = retell_fixtures::Conversation::new(minutes);
+        let caller = |n: u64| retell_fixtures::Caller {
+            call_id: format!("call_bench_tr_{n:020}"),
+            agent_id: "agent_demo".into(),
+            from_number: "+4915112345678".into(),
+            to_number: "+4930123456789".into(),
+        };
+        let args = r#"{"service":"Dauerwelle","date":"morgen"}"#;
+        let body_of = |n: u64| {
+            let mut body = Vec::new();
+            retell_fixtures::write_function_call(&mut body, "check_availability", args, &caller(n), &conversation, 0);
+            body
+        };
+        let sample = body_of(0);
+        let kib = sample.len() / 1024;
+        let request = |body: Vec<u8>| {
+            let signature = sign(&body, key.as_bytes(), clock.now().timestamp_millis());
+            Request::post("/retell/functions")
+                .header("content-type", "application/json")
+                .header("x-retell-signature", signature)
+                .body(Body::from(body))
+                .unwrap()
+        };
+        // Bytes allocated per request, over 200 requests (bodies built before counting).
+        let bodies: Vec<Vec<u8>> = (1..=200).map(body_of).collect();
+        let requests: Vec<_> = bodies.into_iter().map(request).collect();
+        let before = ALLOCATED.load(Ordering::Relaxed);
+        for req in requests {
+            let response = runtime.block_on(router.clone().oneshot(req)).unwrap();
+            assert!(response.status().is_success());
+        }
+        let per_request = (ALLOCATED.load(Ordering::Relaxed) - before) / 200;
+        println!("alloc_per_request transcript_minutes={minutes} body_kib={kib} allocated_bytes={per_request}");
+
+        let mut n = 1_000u64;
+        group.bench_with_input(
+            BenchmarkId::new("check_availability_free_times", format!("{minutes}min_{kib}KiB")),
+            &minutes,
+            |b, _| {
+                b.iter_batched(
+                    || {
+                        n += 1;
+                        request(body_of(n))
+                    },
+                    |req| {
+                        let response = runtime.block_on(router.clone().oneshot(req)).unwrap();
+                        assert!(response.status().is_success());
+                    },
+                    criterion::BatchSize::SmallInput,
+                )
+            },
+        );
+        let signature = sign(&sample, key.as_bytes(), clock.now().timestamp_millis());
+        let now_ms = clock.now().timestamp_millis();
+        group.bench_with_input(
+            BenchmarkId::new("floor_hmac_plus_ignored_any", format!("{minutes}min_{kib}KiB")),
+            &minutes,
+            |b, _| {
+                b.iter(|| {
+                    slotkeeper::http::signature::verify(&sample, Some(&signature), key.as_bytes(), now_ms, 300_000)
+                        .unwrap();
+                    std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(&sample).unwrap());
+                })
+            },
+        );
+    }
+    group.finish();
 }
 
 criterion_group! {

@@ -114,6 +114,18 @@ fn describe() {
     );
     describe_counter!("idempotent_replays_total", "Retell retries answered from the stored response, by function");
     describe_counter!("webhook_rejected_total", "Rejected webhook or function requests, by source and reason");
+    describe_counter!(
+        "retell_webhook_events_total",
+        "Retell call webhooks acknowledged, by event (Retell's name, other for unknown) and outcome processed|duplicate|ignored|unattributed"
+    );
+    describe_counter!(
+        "retell_inbound_calls_total",
+        "Retell inbound-call webhooks answered, by outcome known_caller|unknown_caller|lookup_failed|other_event"
+    );
+    describe_counter!(
+        "http_body_budget_exhausted_total",
+        "Request bodies shed with 503 because the buffered-body budget (http.body_buffer_budget_bytes) was spent"
+    );
     describe_gauge!("calendar_actor_mailbox_depth", "Messages queued for calendar actors and not yet handled");
     describe_gauge!("calendar_actors", "Calendar actors alive in this process");
     describe_counter!("calendar_actor_restarts_total", "Calendar actors restarted by the supervisor after a failure");
@@ -166,6 +178,7 @@ pub fn register_series(catalogue: &Catalogue) {
     for outcome in BOOKING_OUTCOMES {
         counter!("booking_total", "outcome" => *outcome).increment(0);
     }
+    counter!("http_body_budget_exhausted_total").increment(0);
     for reason in MIRROR_SKIP_REASONS {
         counter!("calcom_mirror_skipped_total", "reason" => *reason).increment(0);
     }
@@ -268,6 +281,18 @@ pub fn idempotent_replay(function: &'static str) {
 
 pub fn webhook_rejected(source: &'static str, reason: &'static str) {
     counter!("webhook_rejected_total", "source" => source, "reason" => reason).increment(1);
+}
+
+pub fn retell_webhook_event(event: &'static str, outcome: &'static str) {
+    counter!("retell_webhook_events_total", "event" => event, "outcome" => outcome).increment(1);
+}
+
+pub fn retell_inbound(outcome: &'static str) {
+    counter!("retell_inbound_calls_total", "outcome" => outcome).increment(1);
+}
+
+pub fn body_budget_exhausted() {
+    counter!("http_body_budget_exhausted_total").increment(1);
 }
 
 pub fn calendar_mailbox_depth(depth: i64) {

@@ -219,7 +219,11 @@ impl Application {
             sync: sync.clone(),
             retell_key: settings.retell.api_key.clone(),
             signature_tolerance_ms: (settings.retell.signature_tolerance_secs * 1000) as i64,
-            body_limit: settings.http.body_limit_bytes,
+            bodies: http::body::BodyLimits::new(
+                settings.http.retell_body_limit_bytes,
+                settings.http.body_limit_bytes,
+                settings.http.body_buffer_budget_bytes,
+            ),
             metrics: metrics_addr.is_none().then(|| handle.clone()),
         };
         let limits = http::Limits {

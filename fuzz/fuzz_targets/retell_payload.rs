@@ -1,8 +1,8 @@
 //! Fuzz target: the Retell request parsers, the very functions the handlers call on a verified
-//! body (`http::retell::{parse_function_call, parse_args_only_call, parse_webhook}`).
+//! body (`http::retell::{parse_function_call, parse_args_only_call, parse_webhook, parse_inbound}`).
 //!
-//! Input: `<route>\n<body>` with route `functions`, `functions/<name>` ("args only" mode) or
-//! `webhook`; any other first line means the whole input is a default-mode body.
+//! Input: `<route>\n<body>` with route `functions`, `functions/<name>` ("args only" mode),
+//! `webhook` or `inbound`; any other first line means the whole input is a default-mode body.
 //!
 //! Invariants:
 //! 1. parsing never panics;
@@ -14,7 +14,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use slotkeeper::http::error::ApiError;
-use slotkeeper::http::retell::{Function, ParsedCall, parse_args_only_call, parse_function_call, parse_webhook};
+use slotkeeper::http::retell::{
+    Function, ParsedCall, parse_args_only_call, parse_function_call, parse_inbound, parse_webhook,
+};
 
 /// Headers of an "args only" request: one call id, so that path is parsed too.
 fn header(name: &str) -> Option<String> {
@@ -53,19 +55,34 @@ fn re_encode(body: &[u8]) -> Option<Vec<u8>> {
 fuzz_target!(|data: &[u8]| {
     let (route, body) = match data.iter().position(|&b| b == b'\n') {
         Some(split) => match std::str::from_utf8(&data[..split]) {
-            Ok(route) if route == "functions" || route == "webhook" || route.starts_with("functions/") => {
+            Ok(route)
+                if route == "functions" || route == "webhook" || route == "inbound" || route.starts_with("functions/") =>
+            {
                 (Some(route), &data[split + 1..])
             }
             _ => (None, data),
         },
         None => (None, data),
     };
+    if route == Some("inbound") {
+        match parse_inbound(body) {
+            Ok(envelope) => {
+                let again = parse_inbound(&re_encode(body).expect("parsed JSON re-encodes"))
+                    .expect("re-encoded inbound webhook parses");
+                assert_eq!(again.event, envelope.event);
+                assert_eq!(again.call_inbound.to_number, envelope.call_inbound.to_number);
+            }
+            Err(err) => check_refusal(&err),
+        }
+        return;
+    }
     if route == Some("webhook") {
         match parse_webhook(body) {
             Ok(envelope) => {
                 let again = parse_webhook(&re_encode(body).expect("parsed JSON re-encodes"))
                     .expect("re-encoded webhook parses");
                 assert_eq!(again.event, envelope.event);
+                assert_eq!(again.kind(), envelope.kind());
             }
             Err(err) => check_refusal(&err),
         }

@@ -141,7 +141,9 @@ pub fn throughput(path: &Path, report: &ThroughputReport) -> Result<()> {
             }
             ms.get(i as usize).map_or(String::new(), |m| {
                 let backend = if m.backend == "none" { "" } else { m.backend.as_str() };
-                format!("{} {backend} c{}", m.target.replace("check_day", "day"), m.result.connections)
+                let transcript =
+                    if m.transcript_minutes > 0.0 { format!(" {}min", m.transcript_minutes) } else { String::new() };
+                format!("{} {backend} c{}{transcript}", m.target.replace("check_day", "day"), m.result.connections)
             })
         })
         .y_desc("requests per second")

@@ -47,22 +47,9 @@ impl super::BookingService {
     /// requests of the same call without tenant headers can be attributed too.
     pub async fn resolve_call(&self, info: &CallInfo) -> Result<CallContext, ContextError> {
         let call_id = CallId::parse(info.call_id.as_deref().unwrap_or(""))?;
-        let catalogue = &self.inner.catalogue;
-        let by_number = info
-            .to_number
-            .as_deref()
-            .and_then(|n| E164::parse(n, "").ok())
-            .map(|n| catalogue.tenant_by_phone(&n).cloned().ok_or(ContextError::UnknownTenant));
-        let by_agent = info
-            .agent_id
-            .as_deref()
-            .filter(|a| !a.is_empty())
-            .map(|a| catalogue.tenant_by_agent(a).cloned().ok_or(ContextError::UnknownTenant));
-        let tenant = match (by_number, by_agent) {
-            (Some(Ok(a)), Some(Ok(b))) if a.id != b.id => return Err(ContextError::AmbiguousTenant),
-            (Some(Ok(t)), _) | (None, Some(Ok(t))) => t,
-            (Some(Err(e)), _) | (None, Some(Err(e))) => return Err(e),
-            (None, None) => self.tenant_from_record(&call_id).await?,
+        let tenant = match self.tenant_for(info.to_number.as_deref(), info.agent_id.as_deref()) {
+            Some(found) => found?,
+            None => self.tenant_from_record(&call_id).await?,
         };
         let mut caller = info.from_number.as_deref().and_then(|n| E164::parse(n, &tenant.country_code).ok());
         if caller.is_none() && info.from_number.is_none() {
@@ -70,6 +57,28 @@ impl super::BookingService {
         }
         self.remember_call(&call_id, &tenant, info).await;
         Ok(CallContext { tenant, call_id, caller })
+    }
+
+    /// The tenant a called number (E.164) and an agent id name; `None` when neither is given.
+    /// Either one naming no tenant, or the two naming different tenants, is an error.
+    pub fn tenant_for(
+        &self,
+        to_number: Option<&str>,
+        agent_id: Option<&str>,
+    ) -> Option<Result<Arc<Tenant>, ContextError>> {
+        let catalogue = &self.inner.catalogue;
+        let by_number = to_number
+            .and_then(|n| E164::parse(n, "").ok())
+            .map(|n| catalogue.tenant_by_phone(&n).cloned().ok_or(ContextError::UnknownTenant));
+        let by_agent = agent_id
+            .filter(|a| !a.is_empty())
+            .map(|a| catalogue.tenant_by_agent(a).cloned().ok_or(ContextError::UnknownTenant));
+        Some(match (by_number, by_agent) {
+            (Some(Ok(a)), Some(Ok(b))) if a.id != b.id => Err(ContextError::AmbiguousTenant),
+            (Some(Ok(t)), _) | (None, Some(Ok(t))) => Ok(t),
+            (Some(Err(e)), _) | (None, Some(Err(e))) => Err(e),
+            (None, None) => return None,
+        })
     }
 
     async fn tenant_from_record(&self, call_id: &CallId) -> Result<Arc<Tenant>, ContextError> {

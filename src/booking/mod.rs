@@ -11,6 +11,7 @@ mod book;
 mod check;
 pub mod context;
 pub mod flags;
+mod greeting;
 pub mod idempotency;
 mod manage;
 pub mod speech;
@@ -31,6 +32,7 @@ use crate::store::Store;
 pub use answer::Answer;
 pub use context::{CallContext, CallInfo, ContextError};
 pub use flags::Flags;
+pub use greeting::{Greeting, NextAppointment};
 
 /// Infrastructure trouble: nothing was decided, the request may be retried.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -58,7 +58,12 @@ pub struct HttpSettings {
     #[serde(default)]
     pub metrics_addr: String,
     pub request_timeout_ms: u64,
+    /// Largest body on the small routes (Cal.com webhooks).
     pub body_limit_bytes: usize,
+    /// Largest Retell function call or call webhook (they carry the live transcript).
+    pub retell_body_limit_bytes: usize,
+    /// All request bodies held in memory at once, together.
+    pub body_buffer_budget_bytes: usize,
     pub max_concurrent_requests: usize,
     pub shutdown_grace_ms: u64,
 }
@@ -255,6 +260,13 @@ impl Settings {
         positive("holds.actor_call_timeout_ms", self.holds.actor_call_timeout_ms)?;
         positive("http.request_timeout_ms", self.http.request_timeout_ms)?;
         positive("http.body_limit_bytes", self.http.body_limit_bytes as u64)?;
+        positive("http.retell_body_limit_bytes", self.http.retell_body_limit_bytes as u64)?;
+        if self.http.body_buffer_budget_bytes < self.http.retell_body_limit_bytes.max(self.http.body_limit_bytes) {
+            return Err(ConfigError::invalid(
+                "http.body_buffer_budget_bytes",
+                "must be at least http.retell_body_limit_bytes and http.body_limit_bytes, or a body at the limit could never be read",
+            ));
+        }
         positive("http.max_concurrent_requests", self.http.max_concurrent_requests as u64)?;
         positive("database.max_connections", u64::from(self.database.max_connections))?;
         positive("calcom.rate_limit_per_minute", u64::from(self.calcom.rate_limit_per_minute))?;

@@ -6,8 +6,6 @@
 //! (Cal.com retries), then applied by the sync layer. `?tenant=<id>` names the tenant; without it
 //! each tenant's secret is tried, which also identifies the tenant.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -17,9 +15,10 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::body::SmallBody;
 use super::error::ApiError;
 use super::signature::SignatureError;
-use super::{AppState, read_body, require_json};
+use super::{AppState, require_json};
 use crate::calcom::webhook::{WebhookEvent, verify};
 use crate::domain::TenantId;
 use crate::metrics;
@@ -37,9 +36,8 @@ async fn webhook(
     State(app): State<AppState>,
     Query(query): Query<WebhookQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    SmallBody(body): SmallBody,
 ) -> Result<Response, ApiError> {
-    let body = read_body(body, app.body_limit)?;
     let Some(signature) = headers.get("x-cal-signature-256").and_then(|v| v.to_str().ok()) else {
         metrics::webhook_rejected("calcom", "missing_signature");
         return Err(ApiError::Unauthorized(SignatureError::Missing));

@@ -1,10 +1,12 @@
 //! The HTTP front door: routes, limits, request ids, metrics and logs.
 //!
 //! Handlers only translate between HTTP and the booking layer; every limit is named here:
-//! body size (413 before any other work), a per-request timeout, and a concurrency limit that
+//! body size per route group and a total budget for buffered bodies ([`body`]: 413 before any
+//! other work, 503 when the budget is spent), a per-request timeout, and a concurrency limit that
 //! sheds load with 503 + `Retry-After` instead of queueing without bound. Health and metrics
 //! routes sit outside the limits so an overloaded node still answers its orchestrator.
 
+pub mod body;
 mod calcom;
 pub mod error;
 mod health;
@@ -15,10 +17,8 @@ pub mod signature;
 
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::FromRef;
 use axum::http::{HeaderMap, HeaderName, header};
 use axum::routing::get;
 use axum::{BoxError, Router};
@@ -44,7 +44,7 @@ pub struct AppState {
     pub sync: SyncHandle,
     pub retell_key: Secret,
     pub signature_tolerance_ms: i64,
-    pub body_limit: usize,
+    pub bodies: body::BodyLimits,
     pub metrics: Option<PrometheusHandle>,
 }
 
@@ -59,15 +59,14 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application router. `extra` routes (admin pages) are merged under the same layers.
 pub fn router(state: AppState, limits: Limits, extra: Option<Router>) -> Router {
-    let body_limit = state.body_limit;
-    let limited =
-        Router::new().merge(retell::routes()).merge(calcom::routes()).layer(DefaultBodyLimit::max(body_limit)).layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .concurrency_limit(limits.max_concurrent_requests)
-                .timeout(limits.request_timeout),
-        );
+    // Bodies are read by `body::RetellBody` / `body::SmallBody` under their own limits.
+    let limited = Router::new().merge(retell::routes()).merge(calcom::routes()).layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(overloaded))
+            .load_shed()
+            .concurrency_limit(limits.max_concurrent_requests)
+            .timeout(limits.request_timeout),
+    );
     let mut open = Router::new().merge(health::routes()).merge(openapi::routes(state.metrics.is_some()));
     if state.metrics.is_some() {
         open = open.route("/metrics", get(health::metrics));
@@ -103,15 +102,9 @@ async fn overloaded(err: BoxError) -> ApiError {
     }
 }
 
-/// The body, or 413 when it is larger than the limit.
-pub(crate) fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
-    match body {
-        Ok(bytes) if bytes.len() <= limit => Ok(bytes),
-        Ok(_) => Err(ApiError::PayloadTooLarge(limit)),
-        Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(ApiError::PayloadTooLarge(limit))
-        }
-        Err(rejection) => Err(ApiError::bad_request("unreadable_body", rejection.body_text())),
+impl FromRef<AppState> for body::BodyLimits {
+    fn from_ref(state: &AppState) -> Self {
+        state.bodies.clone()
     }
 }
 

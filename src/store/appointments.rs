@@ -115,6 +115,16 @@ impl Store {
         Ok(appointments)
     }
 
+    /// The name a caller (by phone) gave at their most recent appointment of this tenant, in
+    /// any status: a cancelled appointment still tells who called.
+    pub async fn latest_customer_name(&self, tenant: &TenantId, phone: &str) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT customer_name FROM appointments WHERE tenant_id = $1 AND customer_phone = $2 \
+                   AND customer_name <> '' ORDER BY start_time DESC LIMIT 1";
+        Ok(
+            with_read!(self, pool => sqlx::query_scalar(sql).bind(tenant.as_str()).bind(phone).fetch_optional(pool).await)?,
+        )
+    }
+
     /// The appointment a reservation was converted into.
     pub async fn appointment_for_token(&self, token: &ReservationToken) -> Result<Option<Appointment>, StoreError> {
         let sql = "SELECT id FROM appointments WHERE reservation_token = $1";

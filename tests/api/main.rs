@@ -15,3 +15,4 @@ mod retell;
 mod schemathesis;
 mod security;
 mod store_suite;
+mod transcripts;

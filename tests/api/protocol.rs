@@ -100,7 +100,12 @@ async fn calls_are_never_attributed_across_tenants() {
 
 #[tokio::test]
 async fn bodies_are_limited_typed_and_named_precisely() {
-    let app = TestApp::spawn().await;
+    // A small Retell limit for this test (the default, 4 MiB, is tested with real transcripts).
+    let app = TestApp::spawn_with(crate::helpers::Spawn {
+        tweak: Box::new(|s| s.http.retell_body_limit_bytes = 65_536),
+        ..Default::default()
+    })
+    .await;
     let call = CallFixture::new();
     let huge = json!({"name": "check_availability", "args": {"service": "x".repeat(70_000), "date": "morgen"}, "call": call.json()}).to_string();
     let (status, body) = raw(&app, "/retell/functions", &huge, "application/json", &[]).await;

@@ -26,7 +26,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::retell::{CALL_ID_PATTERN, Function, FunctionEnvelope, WebhookEnvelope};
+use super::retell::{CALL_ID_PATTERN, Function, FunctionEnvelope, InboundEnvelope, WebhookEnvelope};
 use crate::booking::answer::*;
 
 mod calcom;
@@ -118,6 +118,7 @@ pub fn document(with_metrics: bool) -> Value {
     let answer = answers.subschema_for::<Answer>().to_value();
     requests.subschema_for::<FunctionEnvelope>();
     let webhook = requests.subschema_for::<WebhookEnvelope>().to_value();
+    let inbound = requests.subschema_for::<InboundEnvelope>().to_value();
     let arg_refs: Vec<(Function, Value)> =
         Function::ALL.into_iter().map(|f| (f, args_schema(f, &mut requests))).collect();
 
@@ -179,10 +180,32 @@ pub fn document(with_metrics: bool) -> Value {
             "operationId": "retellWebhook",
             "tags": ["Retell"],
             "summary": "Retell call events: `call_ended` frees the call's holds at once; each event is applied once.",
+            "description": "Every event Retell sends is acknowledged with 204: `call_started`, `call_ended` and `call_analyzed` \
+                are recorded (once per call and event), `transcript_updated`, the `transfer_*` events and unknown events are \
+                counted and ignored, and so is an event about a call no salon is configured for. Bodies carry the live transcript \
+                (about 19 KiB per minute of conversation) and are accepted up to `http.retell_body_limit_bytes` (4 MiB by default).",
             "security": [{"retellSignature": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": webhook,
                 "example": {"event": "call_ended", "call": example_call()}}}},
-            "responses": error_responses(json!({"204": {"description": "Applied, a repeated delivery, or an event that is ignored."}}), &[400, 401, 404, 413, 415, 503]),
+            "responses": error_responses(json!({"204": {"description": "Applied, a repeated delivery, or an event that is ignored."}}), &[400, 401, 413, 415, 503]),
+        }}),
+    );
+    paths.insert(
+        "/retell/inbound".into(),
+        json!({"post": {
+            "operationId": "retellInbound",
+            "tags": ["Retell"],
+            "summary": "Retell's inbound-call webhook (set per phone number): the known caller's name and next appointment as dynamic variables.",
+            "description": "Answered within 2 s whatever happens. A known caller gets `customer_name` and, if they have one, \
+                `next_appointment` (German label), `next_appointment_service` and `next_appointment_staff`; an unknown caller, an \
+                unknown salon or a failed lookup gets `{\"call_inbound\": {}}`, any event but `call_inbound` gets `{}`.",
+            "security": [{"retellSignature": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": inbound,
+                "example": {"event": "call_inbound", "call_inbound": {"agent_id": "agent_demo", "from_number": "+4915112345678", "to_number": "+4930123456789"}}}}},
+            "responses": error_responses(json!({"200": {
+                "description": "What Retell applies to the call before the agent speaks.",
+                "content": {"application/json": {"schema": inbound_answer_schema()}},
+            }}), &[400, 401, 413, 415, 503]),
         }}),
     );
     paths.insert("/calcom/webhook".into(), json!({"post": calcom::operation()}));
@@ -216,6 +239,21 @@ pub fn document(with_metrics: bool) -> Value {
                     "description": "Lowercase hex HMAC-SHA256 of the raw body, keyed with the salon's Cal.com webhook secret."},
             },
         },
+    })
+}
+
+/// `{"call_inbound": {"dynamic_variables": {…strings}, "metadata": {…}}}`, every part optional.
+fn inbound_answer_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"call_inbound": {
+            "type": "object",
+            "properties": {
+                "dynamic_variables": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": "`customer_name`, `next_appointment`, `next_appointment_service`, `next_appointment_staff`."},
+                "metadata": {"type": "object"},
+            },
+        }},
     })
 }
 

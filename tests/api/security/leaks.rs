@@ -43,6 +43,7 @@ async fn no_answer_of_any_kind_contains_a_configured_secret() {
     let app = TestApp::spawn_with(Spawn {
         tweak: Box::new(|settings| {
             add_second_tenant(settings);
+            settings.http.retell_body_limit_bytes = 65_536;
             settings.tenants[0].calcom.api_key = Secret::new(CALCOM_KEY_A);
             settings.tenants[0].calcom.webhook_secret = Secret::new(WEBHOOK_SECRET_A);
             settings.tenants[1].calcom.api_key = Secret::new(CALCOM_KEY_B);
@@ -96,7 +97,11 @@ async fn no_answer_of_any_kind_contains_a_configured_secret() {
     exchange(
         &mut seen,
         "oversized",
-        signed("/retell/functions", " ".repeat(app.parts.settings.http.body_limit_bytes + 1), "application/json"),
+        signed(
+            "/retell/functions",
+            " ".repeat(app.parts.settings.http.retell_body_limit_bytes + 1),
+            "application/json",
+        ),
     )
     .await;
     exchange(&mut seen, "not JSON", signed("/retell/functions", "{not json".into(), "application/json")).await;

@@ -358,18 +358,33 @@ fn chunked_post(addr: std::net::SocketAddr, path: &str, signature: &str, total: 
     text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no HTTP status in {text:?}"))
 }
 
-/// BK-6: a body over the limit is refused with 413 before any signature work (a genuine, a forged
-/// and a missing signature all get 413), also when it arrives chunked without a length; a body of
-/// exactly the limit is read.
+/// BK-6: a body over its route's limit is refused with 413 before any signature work (a genuine,
+/// a forged and a missing signature all get 413), also when it arrives chunked without a length;
+/// a body of exactly the limit is read. Retell routes and the Cal.com webhook have their own
+/// limits (lowered here so the test stays small; the defaults are tested with real transcripts).
 #[tokio::test]
 async fn oversized_bodies_get_413_before_any_signature_work() {
-    let app = TestApp::spawn().await;
-    let limit = app.parts.settings.http.body_limit_bytes;
+    let app = TestApp::spawn_with(crate::helpers::Spawn {
+        tweak: Box::new(|s| {
+            s.http.retell_body_limit_bytes = 96 * 1024;
+            s.http.body_limit_bytes = 16 * 1024;
+        }),
+        ..Default::default()
+    })
+    .await;
+    let (retell_limit, small_limit) =
+        (app.parts.settings.http.retell_body_limit_bytes, app.parts.settings.http.body_limit_bytes);
     let envelope = json!({"name": "get_appointments", "args": {}, "call": CallFixture::new().json()}).to_string();
     let padded = |size: usize| format!("{envelope}{}", " ".repeat(size - envelope.len()));
-    let over = padded(limit + 1);
     let before = Fingerprint::settled(&app).await;
-    for path in ["/retell/functions", "/retell/functions/get_appointments", "/retell/webhook", "/calcom/webhook"] {
+    for (path, limit) in [
+        ("/retell/functions", retell_limit),
+        ("/retell/functions/get_appointments", retell_limit),
+        ("/retell/webhook", retell_limit),
+        ("/retell/inbound", retell_limit),
+        ("/calcom/webhook", small_limit),
+    ] {
+        let over = padded(limit + 1);
         let genuine = app.sign(over.as_bytes());
         for signature in [Some(genuine.as_str()), Some("v=1,d=00"), None] {
             let mut headers = vec![JSON];
@@ -391,8 +406,10 @@ async fn oversized_bodies_get_413_before_any_signature_work() {
         assert_eq!(status, 413, "{path}, chunked without a length");
     }
     assert_eq!(before.diff(&Fingerprint::of(&app).await), Vec::<String>::new());
-    let exact = padded(limit);
+    let exact = padded(retell_limit);
     let response = app.post_signed("/retell/functions", exact.into_bytes()).await;
-    assert_eq!(response.status(), StatusCode::OK, "a body of exactly {limit} bytes is read");
-    println!("size_guard limit={limit} routes=4 over_limit_413=12 chunked_413=4 at_limit_ok=1");
+    assert_eq!(response.status(), StatusCode::OK, "a body of exactly {retell_limit} bytes is read");
+    println!(
+        "size_guard retell_limit={retell_limit} small_limit={small_limit} routes=5 over_limit_413=15 chunked_413=5 at_limit_ok=1"
+    );
 }
