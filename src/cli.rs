@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 runtime failure (a critical task died, the store is unreachable),
 //! 2 bad configuration or usage.
 
+#[cfg(feature = "sim")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ enum Command {
     /// Validate the configuration and print what it configures.
     CheckConfig,
     /// Run the Cal.com simulator as its own process (event types from the configured catalogue).
+    #[cfg(feature = "sim")]
     CalcomSim {
         #[arg(long, default_value = "127.0.0.1:8090")]
         addr: SocketAddr,
@@ -148,6 +150,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::Migrate { down } => migrate(settings, down).await,
         Command::CheckConfig => check_config(&settings),
+        #[cfg(feature = "sim")]
         Command::CalcomSim { addr, latency_ms, webhook_url, external_per_minute, rate_limit } => {
             calcom_sim(&settings, addr, latency_ms, webhook_url, external_per_minute, rate_limit).await
         }
@@ -241,6 +244,7 @@ fn check_config(settings: &Settings) -> CliResult {
     Ok(())
 }
 
+#[cfg(feature = "sim")]
 async fn calcom_sim(
     settings: &Settings,
     addr: SocketAddr,
@@ -250,15 +254,10 @@ async fn calcom_sim(
     rate_limit: u32,
 ) -> CliResult {
     let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
-    let config = crate::calcom::sync::standalone_sim_config(
-        &catalogue,
-        latency_ms,
-        webhook_url,
-        external_per_minute,
-        rate_limit,
-    );
+    let config =
+        crate::simulator::standalone_sim_config(&catalogue, latency_ms, webhook_url, external_per_minute, rate_limit);
     println!("Cal.com simulator on http://{addr} ({} event types)", config.event_types.len());
-    crate::calcom::sim::serve(addr, config).await.map_err(|e| (1, format!("simulator: {e}")))
+    calcom_sim::serve(addr, config).await.map_err(|e| (1, format!("simulator: {e}")))
 }
 
 async fn warm(settings: Settings, company: Option<String>) -> CliResult {

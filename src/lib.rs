@@ -25,6 +25,8 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod secret;
+#[cfg(feature = "sim")]
+pub mod simulator;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -34,7 +34,6 @@ use tokio_util::task::TaskTracker;
 
 use crate::booking::idempotency::Idempotency;
 use crate::booking::{BookingService, Flags};
-use crate::calcom::sim::{CalcomSim, SimHandle};
 use crate::calcom::sync::{SyncDeps, SyncHandle};
 use crate::calcom::{CalcomClient, ClientConfig};
 use crate::calendar::{CalendarContext, CalendarMsg, Calendars};
@@ -43,6 +42,8 @@ use crate::config::{ConfigError, Settings};
 use crate::domain::Catalogue;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::{http, metrics};
+#[cfg(feature = "sim")]
+use calcom_sim::{CalcomSim, SimHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -81,6 +82,7 @@ pub struct Parts {
     pub sync: SyncHandle,
     pub flags: Flags,
     /// The in-process Cal.com simulator, when no Cal.com URL is configured.
+    #[cfg(feature = "sim")]
     pub sim: Option<Arc<SimHandle>>,
     pub metrics: PrometheusHandle,
 }
@@ -135,8 +137,9 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: settings.http.addr, source })?;
         let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
 
+        #[cfg(feature = "sim")]
         let sim: Option<Arc<SimHandle>> = if settings.calcom.base_url.trim().is_empty() {
-            let config = crate::calcom::sync::sim_config_for(&catalogue, &settings.calcom.sim, addr);
+            let config = crate::simulator::sim_config_for(&catalogue, &settings.simulator, addr);
             let sim = CalcomSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await
                 .map_err(|e| StartupError::Other(format!("cannot start the Cal.com simulator: {e}")))?;
@@ -145,7 +148,10 @@ impl Application {
         } else {
             None
         };
+        #[cfg(feature = "sim")]
         let base_url = sim.as_ref().map(|s| s.base_url()).unwrap_or_else(|| settings.calcom.base_url.trim().to_owned());
+        #[cfg(not(feature = "sim"))]
+        let base_url = settings.calcom.base_url.trim().to_owned();
         let client = CalcomClient::new(&ClientConfig {
             base_url,
             connect_timeout: Duration::from_millis(settings.calcom.connect_timeout_ms),
@@ -278,6 +284,7 @@ impl Application {
             idempotency,
             sync,
             flags,
+            #[cfg(feature = "sim")]
             sim,
             metrics: handle,
         };

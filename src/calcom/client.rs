@@ -26,13 +26,7 @@ use super::types::{
     RescheduleBooking, ReserveSlot, SlotReservation, SlotsByDate, SlotsQuery,
 };
 
-/// Builds every `reqwest::Client` of the crate: installs the ring TLS provider first (reqwest is
-/// compiled with `rustls-no-provider`, so a client built without a provider panics).
-pub fn http_client_builder() -> reqwest::ClientBuilder {
-    // Idempotent: an error only says a provider is already installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-}
+pub use calcom_api::http_client_builder;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {

@@ -35,6 +35,7 @@ pub struct Settings {
     pub retell: RetellSettings,
     pub holds: HoldSettings,
     pub calcom: CalcomSettings,
+    pub simulator: SimulatorSettings,
     pub log: LogSettings,
     pub admin: AdminSettings,
     #[serde(default)]
@@ -120,8 +121,6 @@ pub struct CalcomSettings {
     pub circuit: CircuitSettings,
     pub outbox: OutboxSettings,
     pub warm: WarmSettings,
-    /// Latency and webhooks of the in-process simulator (only used when `base_url` is empty).
-    pub sim: SimSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -150,9 +149,11 @@ pub struct WarmSettings {
     pub last_hour: u32,
 }
 
+/// The in-process Cal.com simulator of `slotkeeper serve` when `calcom.base_url` is empty
+/// (builds with the `sim` feature; a build without it refuses an empty `calcom.base_url`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SimSettings {
+pub struct SimulatorSettings {
     pub latency_ms: u64,
     pub send_webhooks: bool,
     pub external_bookings_per_minute: f64,
@@ -296,6 +297,13 @@ impl Settings {
             return Err(ConfigError::invalid("calcom.warm", "first_hour..=last_hour must lie within 0..=23"));
         }
         self.metrics_addr()?;
+        #[cfg(not(feature = "sim"))]
+        if self.calcom.base_url.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "calcom.base_url",
+                "is empty, and this build has no Cal.com simulator (feature `sim`): set SLOTKEEPER__CALCOM__BASE_URL",
+            ));
+        }
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres")) {
             return Err(ConfigError::invalid("database.url", "must start with sqlite: or postgres://"));
         }

@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use calcom_sim::{CalcomSim, FaultSpec, Faults, Latency, ScriptedOutcome, ScriptedStep, SimHandle};
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
 use slotkeeper::booking::flags::{FlagValue, PARALLEL_BOOKING};
-use slotkeeper::calcom::sim::{CalcomSim, FaultSpec, Faults, Latency, ScriptedOutcome, ScriptedStep, SimHandle};
 use slotkeeper::calcom::types::BookingStatus;
 use slotkeeper::config::Settings;
 use slotkeeper::store::{AppointmentStatus, SyncState};
@@ -89,7 +89,7 @@ async fn a_refused_phase_cancels_the_booked_ones_and_fails_the_booking() {
     let app = TestApp::spawn_with(Spawn {
         tweak: Box::new(|s: &mut Settings| {
             s.calcom.mirror_holds = false;
-            s.calcom.sim.send_webhooks = false;
+            s.simulator.send_webhooks = false;
         }),
         ..Default::default()
     })
@@ -256,7 +256,7 @@ async fn signed_calcom_webhook(app: &TestApp, body: &str, secret: &[u8]) -> (Sta
 async fn a_webhook_for_an_external_booking_makes_the_slot_busy_at_once() {
     // The test delivers the webhooks itself, in order.
     let app = TestApp::spawn_with(Spawn {
-        tweak: Box::new(|s: &mut Settings| s.calcom.sim.send_webhooks = false),
+        tweak: Box::new(|s: &mut Settings| s.simulator.send_webhooks = false),
         ..Default::default()
     })
     .await;
@@ -307,7 +307,7 @@ async fn a_webhook_for_an_external_booking_makes_the_slot_busy_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_sync_completes_after_restart_without_duplicates() {
     let catalogue = Settings::embedded_default().validate().unwrap();
-    let mut config = slotkeeper::calcom::sync::standalone_sim_config(&catalogue, 0, None, 0.0, 0);
+    let mut config = slotkeeper::simulator::standalone_sim_config(&catalogue, 0, None, 0.0, 0);
     config.faults = slow_creates(800);
     let sim = Arc::new(CalcomSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config).await.unwrap());
     let url = sim.base_url();
@@ -399,7 +399,7 @@ async fn a_backlog_is_claimed_only_as_fast_as_the_workers_take_it() {
     let app = TestApp::spawn_with(Spawn {
         tweak: Box::new(|s: &mut Settings| {
             s.calcom.mirror_holds = false;
-            s.calcom.sim.send_webhooks = false;
+            s.simulator.send_webhooks = false;
             s.calcom.outbox.workers = 1;
             s.calcom.booking_budget_ms = 200;
         }),
@@ -454,7 +454,7 @@ async fn a_booking_cal_com_keeps_refusing_becomes_a_dead_letter_and_is_re_driven
     let app = TestApp::spawn_with(Spawn {
         tweak: Box::new(|s: &mut Settings| {
             s.calcom.mirror_holds = false;
-            s.calcom.sim.send_webhooks = false;
+            s.simulator.send_webhooks = false;
             s.calcom.booking_budget_ms = 300;
         }),
         ..Default::default()

@@ -26,8 +26,8 @@ mod verify;
 
 use std::net::SocketAddr;
 
+use calcom_sim::{CalcomSim, Faults, SimHandle};
 use chrono::{Datelike, Duration as TimeDelta, NaiveDate, Utc, Weekday};
-use slotkeeper::calcom::sim::{CalcomSim, Faults, SimHandle};
 use slotkeeper::config::Settings;
 
 /// A numeric knob from the environment.
@@ -62,7 +62,7 @@ pub fn closed(d: NaiveDate) -> bool {
 /// types of the shipped catalogue, without its own rate limit.
 pub async fn start_sim(faults: Faults) -> SimHandle {
     let catalogue = Settings::embedded_default().validate().unwrap();
-    let mut config = slotkeeper::calcom::sync::standalone_sim_config(&catalogue, 0, None, 0.0, 0);
+    let mut config = slotkeeper::simulator::standalone_sim_config(&catalogue, 0, None, 0.0, 0);
     config.faults = faults;
     CalcomSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config).await.unwrap()
 }
@@ -70,8 +70,7 @@ pub async fn start_sim(faults: Faults) -> SimHandle {
 /// `p50`/`p99` log-normal latency on every simulator endpoint (Cal.com on a normal day).
 pub fn everyday_latency(p50_ms: u64, p99_ms: u64) -> Faults {
     let mut faults = Faults::default();
-    faults.all.latency =
-        slotkeeper::calcom::sim::Latency { p50_ms: Some(p50_ms), p99_ms: Some(p99_ms), ..Default::default() };
+    faults.all.latency = calcom_sim::Latency { p50_ms: Some(p50_ms), p99_ms: Some(p99_ms), ..Default::default() };
     faults
 }
 

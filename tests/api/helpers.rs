@@ -194,7 +194,7 @@ impl TestApp {
         self.post_signed("/retell/webhook", body.into_bytes()).await.status()
     }
 
-    pub fn sim(&self) -> &slotkeeper::calcom::SimHandle {
+    pub fn sim(&self) -> &calcom_sim::SimHandle {
         self.parts.sim.as_ref().expect("the in-process simulator runs")
     }
 

@@ -320,11 +320,11 @@ async fn overload_is_shed_with_retry_after_and_slow_requests_time_out() {
         })
         .await,
     );
-    let mut faults = slotkeeper::calcom::sim::Faults::default();
+    let mut faults = calcom_sim::Faults::default();
     faults.endpoints.insert(
         "bookings.create".into(),
-        slotkeeper::calcom::sim::FaultSpec {
-            latency: slotkeeper::calcom::sim::Latency { fixed_ms: 1_500, ..Default::default() },
+        calcom_sim::FaultSpec {
+            latency: calcom_sim::Latency { fixed_ms: 1_500, ..Default::default() },
             ..Default::default()
         },
     );

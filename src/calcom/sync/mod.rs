@@ -22,7 +22,6 @@ mod engine;
 mod jobs;
 mod mirror;
 mod pool;
-mod setup;
 mod warm;
 
 use std::sync::{Arc, Mutex};
@@ -47,7 +46,6 @@ use crate::metrics;
 use crate::store::{OutboxSummary, Store};
 use engine::{BreakerClock, Engine};
 use pool::Pool;
-pub use setup::{sim_config_for, sim_event_types, standalone_sim_config};
 pub use warm::{Applied, WarmReport, warm_store};
 
 /// Hold events buffered for the mirror before new ones are dropped (mirroring is best effort).

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use calcom_sim::{FaultSpec, Faults, Latency, ScriptedOutcome, ScriptedStep};
 use chrono::{DateTime, Duration as TimeDelta, NaiveDate, Utc};
 use serde_json::{Value, json};
-use slotkeeper::calcom::sim::{FaultSpec, Faults, Latency, ScriptedOutcome, ScriptedStep};
 use slotkeeper::config::Settings;
 use slotkeeper::domain::hours::local_to_utc;
 use slotkeeper::store::AppointmentStatus;

@@ -8,11 +8,11 @@
 
 use std::time::{Duration, Instant};
 
+use calcom_sim::{FaultSpec, Latency};
 use chrono::{Duration as TimeDelta, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use slotkeeper::calcom::sim::{FaultSpec, Latency};
 use slotkeeper::domain::ReservationToken;
 use slotkeeper::store::{ReservationStatus, Store, StoreOptions};
 

@@ -3,9 +3,9 @@
 //! API keys and webhook secrets, whole or in part. (Logs are scanned by
 //! `ops::lifecycle::secrets_never_reach_the_logs_or_an_error_body` on the real binary.)
 
+use calcom_sim::{FaultSpec, Faults};
 use reqwest::StatusCode;
 use serde_json::json;
-use slotkeeper::calcom::sim::{FaultSpec, Faults};
 use slotkeeper::secret::Secret;
 
 use crate::helpers::{CallFixture, RETELL_KEY, SECOND_AGENT, SECOND_NUMBER, Spawn, TestApp, add_second_tenant};

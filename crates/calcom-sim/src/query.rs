@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 
 use super::state::{CalError, Calendar, MAX_BOOKING_MINUTES, SLOTS_MAX_RANGE_DAYS, minutes};
-use crate::calcom::types::{Booking, BookingListStatus, BookingStatus, Pagination, SortOrder};
+use calcom_api::types::{Booking, BookingListStatus, BookingStatus, Pagination, SortOrder};
 
 /// A free slot as `(start, end)`.
 pub(crate) type FreeSlot = (DateTime<Utc>, DateTime<Utc>);

@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::calcom::types::Endpoint;
+use calcom_api::types::Endpoint;
 
 /// Key of the scripted queue that applies to every endpoint.
 pub const ANY_ENDPOINT: &str = "*";

@@ -5,7 +5,7 @@
 //!   `{triggerEvent, createdAt, payload}` body ([`booking_event`]) and queued without blocking
 //!   the API answer;
 //! - one background task delivers them in order, signed with `X-Cal-Signature-256`
-//!   ([`crate::calcom::webhook::sign`]); a failed delivery (non-2xx or transport error) is
+//!   ([`calcom_api::webhook::sign`]); a failed delivery (non-2xx or transport error) is
 //!   retried after each wait of `webhook_retry_backoff_ms`, then dropped and counted in the stats.
 
 use std::sync::Arc;
@@ -16,9 +16,9 @@ use tokio::sync::mpsc;
 
 use super::SimWebhook;
 use super::stats::Stats;
-use crate::calcom::client::http_client_builder;
-use crate::calcom::types::{Booking, BookingStatus};
-use crate::calcom::webhook::{
+use calcom_api::http_client_builder;
+use calcom_api::types::{Booking, BookingStatus};
+use calcom_api::webhook::{
     SIGNATURE_HEADER, TriggerEvent, WebhookEvent, WebhookLanguage, WebhookPayload, WebhookPerson, sign,
 };
 

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::routes::ApiError;
+use super::error::ApiError;
 
 pub(crate) type Obj = Map<String, Value>;
 pub(crate) type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::SimEventType;
 use super::schedule::Schedule;
-use crate::calcom::types::{Booking, BookingAttendee, BookingHost, BookingStatus, EventTypeRef, SlotReservation};
+use calcom_api::types::{Booking, BookingAttendee, BookingHost, BookingStatus, EventTypeRef, SlotReservation};
 
 pub(crate) const SLOT_TAKEN_MSG: &str = "User either already has booking at this time or is not available";
 pub(crate) const RESERVATION_BOOKED_MSG: &str = "Can't reserve a slot if the event is already booked.";
@@ -391,7 +391,7 @@ impl Calendar {
         if slot == 0 || slot > MAX_BOOKING_MINUTES {
             return Err(CalError::BadRequest(format!("slotDuration must be between 1 and {MAX_BOOKING_MINUTES}")));
         }
-        let hold = hold_minutes.unwrap_or(crate::calcom::types::DEFAULT_RESERVATION_MINUTES);
+        let hold = hold_minutes.unwrap_or(calcom_api::types::DEFAULT_RESERVATION_MINUTES);
         if hold == 0 || hold > MAX_RESERVATION_MINUTES {
             return Err(CalError::BadRequest(format!(
                 "reservationDuration must be between 1 and {MAX_RESERVATION_MINUTES}"

@@ -17,14 +17,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::SimInner;
+use super::error::{ApiError, json_response};
 use super::input::{
     Body, Obj, RawQuery, UidPath, body_object, field_i64, field_str, field_time, field_u32, param, params_of,
     query_int, query_time, required, uid_of, valid_email, valid_phone,
 };
 use super::query::{ListFilter, SortKey};
-use super::routes::{ApiError, json_response};
 use super::state::{NewAttendee, NewBooking};
-use crate::calcom::types::{BookingListStatus, BookingPage, Envelope, LIST_MAX_TAKE, SortOrder, validate_metadata};
+use calcom_api::types::{BookingListStatus, BookingPage, Envelope, LIST_MAX_TAKE, SortOrder, validate_metadata};
 
 type Sim = State<Arc<SimInner>>;
 

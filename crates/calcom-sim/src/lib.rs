@@ -12,10 +12,16 @@
 //!   endpoints (`/_sim/...`), the external web booker and [`SimHandle`];
 //! - webhooks are signed and sent from a background task, never delaying an API answer;
 //! - latencies and hangs use `tokio::time`; reservation expiry and timestamps use the wall clock.
+//!
+//! Owns: the simulated Cal.com (its calendar, rules, faults, stats, webhooks). Depends on
+//! `calcom-api` for the wire types only; it may not depend on the service, so the service can be
+//! built without it (`--no-default-features`) and the simulator can never read the service's
+//! state to agree with it.
 
 mod api;
 mod booker;
 mod config;
+mod error;
 pub mod faults;
 mod input;
 mod limiter;
@@ -42,8 +48,8 @@ pub use config::{
 pub use faults::{ANY_ENDPOINT, FaultSpec, Faults, Latency, ScriptedOutcome, ScriptedStep};
 pub use stats::{EndpointStats, SimStats};
 
-use crate::calcom::types::Booking;
-use crate::calcom::webhook::TriggerEvent;
+use calcom_api::types::Booking;
+use calcom_api::webhook::TriggerEvent;
 use faults::FaultState;
 use limiter::SimLimiter;
 use notify::{Notifier, booking_event};

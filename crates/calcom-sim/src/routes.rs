@@ -23,101 +23,22 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use chrono::Utc;
-use serde::Serialize;
 
 use super::api;
+use super::error::{ApiError, error_response, exception_code, json_response};
 use super::faults::{Action, Faults};
 use super::limiter::Verdict;
 use super::state::{CalError, RESERVATION_HELD_MSG, SLOT_TAKEN_MSG};
 use super::{SimInner, faults::FaultState};
-use crate::calcom::types::{API_VERSION_HEADER, Endpoint, ErrorBody, ErrorDetail};
+use calcom_api::types::{API_VERSION_HEADER, Endpoint};
 
 /// Largest request body the simulator reads (Cal.com bodies are a few KiB); larger → 413.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 /// `Retry-After` of a scripted 429.
 const SCRIPTED_RETRY_AFTER: Duration = Duration::from_secs(60);
-
-/// A 4xx answer in Cal.com's error shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
-    }
-    pub fn bad(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "BadRequestException", m)
-    }
-    pub fn not_found(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NotFoundException", m)
-    }
-    pub fn unauthorized(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UnauthorizedException", m)
-    }
-    pub fn unprocessable(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableEntityException", m)
-    }
-    pub fn too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException", "request entity too large")
-    }
-    pub fn respond(self, path: &str) -> Response {
-        error_response(self.status, self.code, &self.message, path)
-    }
-}
-
-impl From<CalError> for ApiError {
-    fn from(e: CalError) -> Self {
-        match e {
-            CalError::BadRequest(m) | CalError::SlotTaken(m) => ApiError::bad(m),
-            CalError::NotFound(m) => ApiError::not_found(m),
-            CalError::Unprocessable(m) => ApiError::unprocessable(m),
-        }
-    }
-}
-
-pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (status, [(CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "sim answer not serialisable");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-fn exception_code(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "BadRequestException",
-        401 => "UnauthorizedException",
-        403 => "ForbiddenException",
-        404 => "NotFoundException",
-        409 => "ConflictException",
-        422 => "UnprocessableEntityException",
-        429 => "ThrottlerException",
-        500 => "InternalServerErrorException",
-        502 => "BadGatewayException",
-        503 => "ServiceUnavailableException",
-        504 => "GatewayTimeoutException",
-        _ => "HttpException",
-    }
-}
-
-pub(crate) fn error_response(status: StatusCode, code: &str, message: &str, path: &str) -> Response {
-    let body = ErrorBody {
-        status: "error".to_owned(),
-        timestamp: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        path: path.to_owned(),
-        error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), details: None },
-    };
-    json_response(status, &body)
-}
 
 fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
@@ -333,7 +254,7 @@ async fn control_external_booking(
             other => other.into(),
         })
     }) {
-        Ok(b) => json_response(StatusCode::CREATED, &crate::calcom::types::Envelope::success(b)),
+        Ok(b) => json_response(StatusCode::CREATED, &calcom_api::types::Envelope::success(b)),
         Err(e) => e.respond(uri.path()),
     }
 }

@@ -1,10 +1,13 @@
-//! The Cal.com simulator configured from our catalogue: one event type per (service phase,
-//! stylist), hosted by the stylist's Cal.com user, accepting the tenants' API keys.
+//! The Cal.com simulator (`calcom-sim`, feature `sim`) configured from our catalogue: one event
+//! type per (service phase, stylist), hosted by the stylist's Cal.com user, accepting the
+//! tenants' API keys. Used by `slotkeeper serve` without a Cal.com URL (in-process) and by
+//! `slotkeeper calcom-sim` (its own process).
 
 use std::net::SocketAddr;
 
-use crate::calcom::sim::{ExternalBooker, Latency, SimConfig, SimEventType, SimWebhook};
-use crate::config::SimSettings;
+use calcom_sim::{ExternalBooker, Latency, SimConfig, SimEventType, SimWebhook};
+
+use crate::config::SimulatorSettings;
 use crate::domain::Catalogue;
 
 /// Event types of every tenant, as Cal.com would have them.
@@ -56,7 +59,7 @@ fn webhook(catalogue: &Catalogue, url: String) -> Option<SimWebhook> {
 }
 
 /// The in-process simulator of `slotkeeper serve` without a Cal.com URL.
-pub fn sim_config_for(catalogue: &Catalogue, sim: &SimSettings, service_addr: SocketAddr) -> SimConfig {
+pub fn sim_config_for(catalogue: &Catalogue, sim: &SimulatorSettings, service_addr: SocketAddr) -> SimConfig {
     let mut config = base(catalogue, sim.latency_ms, 120);
     if sim.send_webhooks {
         config.webhook = webhook(catalogue, format!("http://{service_addr}/calcom/webhook"));
