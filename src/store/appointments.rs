@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::calendar::{Owner, occupy};
+use super::busy::{Owner, occupy};
 use super::outbox::INSERT_OUTBOX;
 use super::row::DbRow;
 use super::types::*;

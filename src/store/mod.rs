@@ -18,6 +18,7 @@
 
 pub mod admin;
 pub mod appointments;
+mod busy;
 mod calendar;
 mod catalogue;
 mod mirrors;
