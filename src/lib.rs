@@ -22,6 +22,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod flags;
 pub mod http;
 pub mod metrics;
 pub mod secret;

@@ -32,14 +32,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::booking::BookingService;
 use crate::booking::idempotency::Idempotency;
-use crate::booking::{BookingService, Flags};
 use crate::calcom::sync::{SyncDeps, SyncHandle};
 use crate::calcom::{CalcomClient, ClientConfig};
-use crate::calendar::{CalendarContext, CalendarMsg, Calendars};
+use crate::calendar::{CalendarContext, CalendarEvent, Calendars, Sweeper};
 use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
-use crate::domain::Catalogue;
+use crate::domain::{Catalogue, ReservationToken, StaffKey};
+use crate::flags::Flags;
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::{http, metrics};
 #[cfg(feature = "sim")]
@@ -101,94 +102,27 @@ pub struct Application {
 }
 
 impl Application {
+    /// Wires every part, in dependency order; each part starts its own background tasks.
     pub async fn build(settings: Settings, options: BuildOptions) -> Result<Self, StartupError> {
         let catalogue = Arc::new(settings.validate()?);
         let settings = Arc::new(settings);
         let clock = options.clock.clone();
         let handle = metrics::install();
         metrics::register_series(&catalogue);
-        let node_id = if settings.node.id.is_empty() {
-            format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
-        } else {
-            settings.node.id.clone()
-        };
-
-        let store = Store::connect(&StoreOptions {
-            url: settings.database.url.clone(),
-            max_connections: settings.database.max_connections,
-            acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
-            node_id: node_id.clone(),
-        })
-        .await?;
-        store.migrate().await?;
-        store.sync_catalogue(catalogue.tenants(), clock.now()).await?;
-        let mut expired_while_down = Vec::new();
-        for due in store.expire_due_holds(clock.now()).await? {
-            if due.kind == crate::store::ReservationKind::Hold {
-                metrics::reservation_expired(due.is_compound);
-                expired_while_down.push((due.key, due.token));
-            }
-        }
-        // The gauge is right from the first scrape, not only after the first sweeper pass.
-        metrics::reservations_active(store.count_active_holds().await?);
-
-        let listener = TcpListener::bind(settings.http.addr)
-            .await
-            .map_err(|source| StartupError::Bind { addr: settings.http.addr, source })?;
+        let node_id = node_id(&settings);
+        let (store, expired_while_down) = open_store(&settings, &catalogue, &clock, &node_id).await?;
+        let listener = bind(settings.http.addr).await?;
         let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
-
-        #[cfg(feature = "sim")]
-        let sim: Option<Arc<SimHandle>> = if settings.calcom.base_url.trim().is_empty() {
-            let config = crate::simulator::sim_config_for(&catalogue, &settings.simulator, addr);
-            let sim = CalcomSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-                .await
-                .map_err(|e| StartupError::Other(format!("cannot start the Cal.com simulator: {e}")))?;
-            tracing::info!(url = %sim.base_url(), "no Cal.com configured: using the built-in simulator");
-            Some(Arc::new(sim))
-        } else {
-            None
-        };
-        #[cfg(feature = "sim")]
-        let base_url = sim.as_ref().map(|s| s.base_url()).unwrap_or_else(|| settings.calcom.base_url.trim().to_owned());
-        #[cfg(not(feature = "sim"))]
-        let base_url = settings.calcom.base_url.trim().to_owned();
-        let client = CalcomClient::new(&ClientConfig {
-            base_url,
-            connect_timeout: Duration::from_millis(settings.calcom.connect_timeout_ms),
-            request_timeout: Duration::from_millis(settings.calcom.request_timeout_ms),
-            pool_idle_timeout: Duration::from_secs(90),
-            tcp_keepalive: Duration::from_secs(60),
-        })
-        .map_err(|e| StartupError::Other(format!("Cal.com client: {e}")))?;
+        let calcom = CalcomTarget::start(&settings, &catalogue, addr).await?;
 
         let (events, events_rx) = mpsc::channel(crate::calcom::sync::EVENT_QUEUE);
-        let calendars = Calendars::start(
-            CalendarContext {
-                store: store.clone(),
-                clock: clock.clone(),
-                catalogue: catalogue.clone(),
-                events: Some(events),
-            },
-            Duration::from_millis(settings.holds.actor_call_timeout_ms),
-        )
-        .await
-        .map_err(|e| StartupError::Other(e.to_string()))?;
-        // Calendars with holds start now, so their timers run (and holds that expired while the
-        // process was down were already marked expired above).
-        for key in store.staff_with_active_holds().await? {
-            if catalogue.staff(&key).is_some()
-                && let Err(err) = calendars.actor(&key).await
-            {
-                tracing::warn!(calendar = %key, error = %err, "could not start a calendar with active holds");
-            }
-        }
-
+        let calendars = start_calendars(&settings, &store, &clock, &catalogue, events.clone()).await?;
         let flags = Flags::load(store.clone(), &catalogue, clock.now()).await?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let (died_tx, died) = mpsc::channel(8);
         let deps = SyncDeps {
-            client,
+            client: calcom.client,
             store: store.clone(),
             clock: clock.clone(),
             catalogue: catalogue.clone(),
@@ -202,7 +136,6 @@ impl Application {
             .map_err(|e| StartupError::Other(format!("sync pool: {e}")))?;
         // Their Cal.com reservations would otherwise block those slots there for minutes.
         sync.release_mirrors(expired_while_down);
-
         let booking = BookingService::new(
             catalogue.clone(),
             calendars.clone(),
@@ -216,64 +149,6 @@ impl Application {
             },
         );
         let idempotency = Idempotency::new(store.clone(), clock.clone());
-        let metrics_addr = settings.metrics_addr()?;
-        let state = http::AppState {
-            booking: booking.clone(),
-            idempotency: idempotency.clone(),
-            store: store.clone(),
-            clock: clock.clone(),
-            sync: sync.clone(),
-            retell_key: settings.retell.api_key.clone(),
-            signature_tolerance_ms: (settings.retell.signature_tolerance_secs * 1000) as i64,
-            bodies: http::body::BodyLimits::new(
-                settings.http.retell_body_limit_bytes,
-                settings.http.body_limit_bytes,
-                settings.http.body_buffer_budget_bytes,
-            ),
-            metrics: metrics_addr.is_none().then(|| handle.clone()),
-        };
-        let limits = http::Limits {
-            request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
-            max_concurrent_requests: settings.http.max_concurrent_requests,
-        };
-        let admin = crate::admin::AdminState::new(crate::admin::AdminDeps {
-            store: store.clone(),
-            clock: clock.clone(),
-            catalogue: catalogue.clone(),
-            calendars: calendars.clone(),
-            sync: sync.clone(),
-            flags: flags.clone(),
-            settings: settings.admin.clone(),
-        })?;
-        let router = http::router(state, limits, Some(crate::admin::router(admin)));
-        let served_router = router.clone();
-
-        let mut aborts = Vec::new();
-        let server_shutdown = shutdown.clone();
-        let server_died = died_tx.clone();
-        aborts.push(tasks.spawn(async move {
-            let served = axum::serve(listener, served_router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
-                .await;
-            if let Err(err) = served {
-                tracing::error!(error = %err, "http server failed");
-            }
-            let _ = server_died.try_send("http server");
-        }));
-        let mut bound_metrics = None;
-        if let Some(internal) = metrics_addr {
-            let metrics_listener =
-                TcpListener::bind(internal).await.map_err(|source| StartupError::Bind { addr: internal, source })?;
-            bound_metrics = metrics_listener.local_addr().ok();
-            let metrics_shutdown = shutdown.clone();
-            let app = http::metrics_router(handle.clone());
-            aborts.push(tasks.spawn(async move {
-                let _ = axum::serve(metrics_listener, app)
-                    .with_graceful_shutdown(async move { metrics_shutdown.cancelled().await })
-                    .await;
-            }));
-        }
-
         let parts = Parts {
             settings: settings.clone(),
             catalogue,
@@ -285,10 +160,25 @@ impl Application {
             sync,
             flags,
             #[cfg(feature = "sim")]
-            sim,
+            sim: calcom.sim,
             metrics: handle,
         };
-        aborts.extend(spawn_background(&parts, &tasks, &shutdown, died_tx).await?);
+
+        let metrics_addr = settings.metrics_addr()?;
+        let router = public_router(&parts, metrics_addr.is_none())?;
+        let mut aborts =
+            vec![http::spawn_server(listener, router.clone(), &tasks, shutdown.clone(), Some(died_tx.clone()))];
+        let bound_metrics = match metrics_addr {
+            Some(internal) => {
+                let metrics_listener = bind(internal).await?;
+                let bound = metrics_listener.local_addr().ok();
+                let app = http::metrics_router(parts.metrics.clone());
+                aborts.push(http::spawn_server(metrics_listener, app, &tasks, shutdown.clone(), None));
+                bound
+            }
+            None => None,
+        };
+        aborts.extend(spawn_background(&parts, events, &tasks, &shutdown, died_tx).await?);
         tracing::info!(%addr, node = %node_id, database = %crate::store::redact_url(&settings.database.url), "slotkeeper is serving");
         Ok(Self { addr, router, metrics_addr: bound_metrics, parts, shutdown, tasks, died, aborts })
     }
@@ -361,128 +251,175 @@ impl Application {
     }
 }
 
-/// Sweeper, flag refresh, gauges, and cross-node notices.
+/// This process's name: `node.id`, or a random one per start.
+fn node_id(settings: &Settings) -> String {
+    if settings.node.id.is_empty() {
+        format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    } else {
+        settings.node.id.clone()
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })
+}
+
+/// Connects and migrates the store, seeds the catalogue, and expires the holds that ran out
+/// while the process was down (returned: their Cal.com mirrors are to be released).
+async fn open_store(
+    settings: &Settings,
+    catalogue: &Catalogue,
+    clock: &Clock,
+    node_id: &str,
+) -> Result<(Store, Vec<(StaffKey, ReservationToken)>), StartupError> {
+    let store = Store::connect(&StoreOptions {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        node_id: node_id.to_owned(),
+    })
+    .await?;
+    store.migrate().await?;
+    store.sync_catalogue(catalogue.tenants(), clock.now()).await?;
+    let mut expired_while_down = Vec::new();
+    for due in store.expire_due_holds(clock.now()).await? {
+        if due.kind == crate::store::ReservationKind::Hold {
+            metrics::reservation_expired(due.is_compound);
+            expired_while_down.push((due.key, due.token));
+        }
+    }
+    // The gauge is right from the first scrape, not only after the first sweeper pass.
+    metrics::reservations_active(store.count_active_holds().await?);
+    Ok((store, expired_while_down))
+}
+
+/// Which Cal.com the service talks to: the configured one, or (feature `sim`, no URL) the
+/// simulator started here.
+struct CalcomTarget {
+    client: CalcomClient,
+    #[cfg(feature = "sim")]
+    sim: Option<Arc<SimHandle>>,
+}
+
+impl CalcomTarget {
+    #[cfg_attr(not(feature = "sim"), allow(unused_variables))]
+    async fn start(settings: &Settings, catalogue: &Catalogue, addr: SocketAddr) -> Result<Self, StartupError> {
+        #[cfg(feature = "sim")]
+        let sim: Option<Arc<SimHandle>> = if settings.calcom.base_url.trim().is_empty() {
+            let config = crate::simulator::sim_config_for(catalogue, &settings.simulator, addr);
+            let sim = CalcomSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+                .await
+                .map_err(|e| StartupError::Other(format!("cannot start the Cal.com simulator: {e}")))?;
+            tracing::info!(url = %sim.base_url(), "no Cal.com configured: using the built-in simulator");
+            Some(Arc::new(sim))
+        } else {
+            None
+        };
+        #[cfg(feature = "sim")]
+        let base_url = sim.as_ref().map(|s| s.base_url()).unwrap_or_else(|| settings.calcom.base_url.trim().to_owned());
+        #[cfg(not(feature = "sim"))]
+        let base_url = settings.calcom.base_url.trim().to_owned();
+        let client = CalcomClient::new(&ClientConfig {
+            base_url,
+            connect_timeout: Duration::from_millis(settings.calcom.connect_timeout_ms),
+            request_timeout: Duration::from_millis(settings.calcom.request_timeout_ms),
+            pool_idle_timeout: Duration::from_secs(90),
+            tcp_keepalive: Duration::from_secs(60),
+        })
+        .map_err(|e| StartupError::Other(format!("Cal.com client: {e}")))?;
+        Ok(CalcomTarget {
+            client,
+            #[cfg(feature = "sim")]
+            sim,
+        })
+    }
+}
+
+/// The calendar supervisor, with the calendars that hold something started at once so their
+/// timers run (holds that expired while the process was down were already marked expired).
+async fn start_calendars(
+    settings: &Settings,
+    store: &Store,
+    clock: &Clock,
+    catalogue: &Arc<Catalogue>,
+    events: mpsc::Sender<CalendarEvent>,
+) -> Result<Calendars, StartupError> {
+    let context = CalendarContext {
+        store: store.clone(),
+        clock: clock.clone(),
+        catalogue: catalogue.clone(),
+        events: Some(events),
+    };
+    let calendars = Calendars::start(context, Duration::from_millis(settings.holds.actor_call_timeout_ms))
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+    for key in store.staff_with_active_holds().await? {
+        if catalogue.staff(&key).is_some()
+            && let Err(err) = calendars.actor(&key).await
+        {
+            tracing::warn!(calendar = %key, error = %err, "could not start a calendar with active holds");
+        }
+    }
+    Ok(calendars)
+}
+
+/// Retell, Cal.com webhooks, health, `/metrics` (unless it has its own address) and the admin pages.
+fn public_router(parts: &Parts, with_metrics: bool) -> Result<axum::Router, StartupError> {
+    let settings = &parts.settings;
+    let state = http::AppState {
+        booking: parts.booking.clone(),
+        idempotency: parts.idempotency.clone(),
+        store: parts.store.clone(),
+        clock: parts.clock.clone(),
+        sync: parts.sync.clone(),
+        retell_key: settings.retell.api_key.clone(),
+        signature_tolerance_ms: (settings.retell.signature_tolerance_secs * 1000) as i64,
+        bodies: http::body::BodyLimits::new(
+            settings.http.retell_body_limit_bytes,
+            settings.http.body_limit_bytes,
+            settings.http.body_buffer_budget_bytes,
+        ),
+        metrics: with_metrics.then(|| parts.metrics.clone()),
+    };
+    let limits = http::Limits {
+        request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
+        max_concurrent_requests: settings.http.max_concurrent_requests,
+    };
+    let admin = crate::admin::AdminState::new(crate::admin::AdminDeps {
+        store: parts.store.clone(),
+        clock: parts.clock.clone(),
+        catalogue: parts.catalogue.clone(),
+        calendars: parts.calendars.clone(),
+        sync: parts.sync.clone(),
+        flags: parts.flags.clone(),
+        settings: settings.admin.clone(),
+    })?;
+    Ok(http::router(state, limits, Some(crate::admin::router(admin))))
+}
+
+/// Each part's own background tasks: the calendars' sweeper, gauges and notice listener, and
+/// the flags' refresh (the sync engine started its own in [`SyncHandle::start`]).
 async fn spawn_background(
     parts: &Parts,
+    events: mpsc::Sender<CalendarEvent>,
     tasks: &TaskTracker,
     shutdown: &CancellationToken,
     died: mpsc::Sender<&'static str>,
 ) -> Result<Vec<JoinHandle<()>>, StartupError> {
-    let mut handles = Vec::new();
-    let sweep_every = Duration::from_secs(parts.settings.holds.sweeper_interval_secs);
-    let (store, calendars, clock, stop) =
-        (parts.store.clone(), parts.calendars.clone(), parts.clock.clone(), shutdown.clone());
-    let sync = parts.sync.clone();
-    handles.push(tasks.spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = clock.sleep(sweep_every) => {}
-            }
-            sweep(&store, &calendars, &sync, &clock).await;
-        }
-    }));
-    let (flags, stop) = (parts.flags.clone(), shutdown.clone());
-    handles.push(tasks.spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(FLAG_REFRESH) => {}
-            }
-            if let Err(err) = flags.refresh().await {
-                tracing::warn!(error = %err, "could not refresh feature flags");
-            }
-        }
-    }));
-    let (calendars, stop) = (parts.calendars.clone(), shutdown.clone());
-    handles.push(tasks.spawn(async move {
-        loop {
-            // Set first, then wait: the gauges exist from the first scrape.
-            metrics::calendar_actors(calendars.count());
-            metrics::calendar_mailbox_depth(calendars.in_flight());
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(GAUGE_EVERY) => {}
-            }
-        }
-    }));
-    if let Some(mut notices) = parts.store.listen_calendar_notices().await? {
-        let (calendars, stop) = (parts.calendars.clone(), shutdown.clone());
-        handles.push(tasks.spawn(async move {
-            // Notices come per changed row; a burst for one calendar becomes one reload. A notice
-            // without a calendar (the listener reconnected) stands for every running one.
-            let mut pending = std::collections::HashSet::new();
-            let note =
-                |pending: &mut std::collections::HashSet<_>, notice: crate::store::CalendarNotice| match notice.key {
-                    Some(key) => {
-                        pending.insert(key);
-                    }
-                    None => pending.extend(calendars.running()),
-                };
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    notice = notices.recv() => match notice {
-                        Some(notice) => {
-                            note(&mut pending, notice);
-                            let coalesce = tokio::time::sleep(NOTICE_COALESCE);
-                            tokio::pin!(coalesce);
-                            loop {
-                                tokio::select! {
-                                    _ = &mut coalesce => break,
-                                    more = notices.recv() => match more {
-                                        Some(more) => note(&mut pending, more),
-                                        None => break,
-                                    },
-                                }
-                            }
-                            for key in pending.drain() {
-                                calendars.tell(&key, CalendarMsg::Reload(None));
-                            }
-                        }
-                        None => {
-                            let _ = died.try_send("calendar notice listener");
-                            return;
-                        }
-                    }
-                }
-            }
-        }));
-    }
+    let sweeper = Sweeper {
+        store: parts.store.clone(),
+        calendars: parts.calendars.clone(),
+        clock: parts.clock.clone(),
+        events: Some(events),
+        every: Duration::from_secs(parts.settings.holds.sweeper_interval_secs),
+    };
+    let mut handles = vec![
+        sweeper.spawn(tasks, shutdown.clone()),
+        parts.flags.spawn_refresh(tasks, shutdown.clone()),
+        parts.calendars.spawn_gauges(tasks, shutdown.clone()),
+    ];
+    handles.extend(parts.calendars.spawn_notice_listener(&parts.store, tasks, shutdown.clone(), died).await?);
     Ok(handles)
-}
-
-/// How often feature flags are re-read (changes made on another node reach this one).
-const FLAG_REFRESH: Duration = Duration::from_secs(5);
-const GAUGE_EVERY: Duration = Duration::from_secs(1);
-/// Notices arriving within this window after the first are applied as one reload per calendar.
-const NOTICE_COALESCE: Duration = Duration::from_millis(5);
-
-/// One sweeper pass: expires holds past their TTL everywhere, tells running actors, and releases
-/// the holds' Cal.com reservations (also for calendars this process does not run).
-pub async fn sweep(store: &Store, calendars: &Calendars, sync: &SyncHandle, clock: &Clock) {
-    match store.expire_due_holds(clock.now()).await {
-        Ok(due) => {
-            let mut by_calendar: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
-            for hold in due {
-                if hold.kind == crate::store::ReservationKind::Hold {
-                    metrics::reservation_expired(hold.is_compound);
-                    by_calendar.entry(hold.key).or_default().push(hold.token);
-                }
-            }
-            sync.release_mirrors(
-                by_calendar.iter().flat_map(|(key, tokens)| tokens.iter().map(|t| (key.clone(), t.clone()))),
-            );
-            for (key, tokens) in by_calendar {
-                calendars.tell(&key, CalendarMsg::Forget(tokens));
-            }
-        }
-        Err(err) => tracing::warn!(error = %err, "sweeper could not expire holds"),
-    }
-    match store.count_active_holds().await {
-        Ok(active) => metrics::reservations_active(active),
-        Err(err) => tracing::debug!(error = %err, "could not count active holds"),
-    }
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,7 @@
 //! `/admin/flags`: per tenant `reservations_enabled` (with its rollout percentage) and
 //! `parallel_booking_enabled`, changed at run time, with the audit trail (who, when, old → new).
 //!
-//! A change goes through [`crate::booking::Flags::set`]: the store row and its audit row in one
+//! A change goes through [`crate::flags::Flags::set`]: the store row and its audit row in one
 //! transaction, then this node's memory at once (other nodes follow within their refresh
 //! interval). A tenant admin can only change their own tenant (another one is a 404); a change
 //! to the same value is not written, so the audit trail only shows real changes.
@@ -18,8 +18,8 @@ use super::auth::AdminSession;
 use super::error::AdminError;
 use super::format::{date_time_seconds, href};
 use super::views::{Chrome, Notice, TenantOption, render, tenant_name, tenant_options};
-use crate::booking::flags::{ALL as ALL_FLAGS, FlagValue, PARALLEL_BOOKING, RESERVATIONS};
 use crate::domain::{Catalogue, TenantId};
+use crate::flags::{ALL as ALL_FLAGS, FlagValue, PARALLEL_BOOKING, RESERVATIONS};
 use crate::store::{FlagChange, FlagRow};
 
 /// Audit rows shown (newest first).

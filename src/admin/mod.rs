@@ -49,12 +49,12 @@ use axum::routing::{any, get, post};
 use chrono::TimeDelta;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::booking::Flags;
 use crate::calcom::sync::SyncHandle;
 use crate::calendar::Calendars;
 use crate::clock::Clock;
 use crate::config::{AdminSettings, ConfigError};
 use crate::domain::Catalogue;
+use crate::flags::Flags;
 use crate::store::Store;
 
 /// Admin forms are a few fields; anything larger is not ours (413 before parsing).

@@ -10,7 +10,6 @@ pub mod answer;
 mod book;
 mod check;
 pub mod context;
-pub mod flags;
 mod greeting;
 pub mod idempotency;
 mod manage;
@@ -28,10 +27,10 @@ use crate::clock::Clock;
 use crate::config::HoldSettings;
 use crate::domain::matching::{Match, best_match};
 use crate::domain::{Catalogue, Interval, Service, ServiceId, Staff, Tenant};
+pub use crate::flags::Flags;
 use crate::store::Store;
 pub use answer::Answer;
 pub use context::{CallContext, CallInfo, ContextError};
-pub use flags::Flags;
 pub use greeting::{Greeting, NextAppointment};
 
 /// Infrastructure trouble: nothing was decided, the request may be retried.
@@ -164,7 +163,7 @@ impl BookingService {
             // Start with a different stylist for different calls, so concurrent callers spread out.
             let mut rotated = qualified;
             if !rotated.is_empty() {
-                let shift = usize::from(flags::rollout_bucket(call_id)) % rotated.len();
+                let shift = usize::from(crate::flags::rollout_bucket(call_id)) % rotated.len();
                 rotated.rotate_left(shift);
             }
             return Ok(rotated);

@@ -3,15 +3,18 @@
 //! * [`actor`]: the actor, its write-through to the store and its versioned expiry timers;
 //! * [`messages`]: the verbs it understands (find free, hold, validate, convert, release, …);
 //! * [`state`]: the pure in-memory calendar it keeps;
-//! * [`supervisor`]: spawning on demand, restarting after a panic, routing requests.
+//! * [`supervisor`]: spawning on demand, restarting after a panic, routing requests;
+//! * [`background`]: the sweeper, the gauges and the cross-node notice listener.
 
 pub mod actor;
+mod background;
 mod build;
 pub mod messages;
 pub mod state;
 pub mod supervisor;
 
 pub use actor::CalendarContext;
+pub use background::Sweeper;
 pub use build::phase_records;
 pub use messages::*;
 pub use supervisor::Calendars;

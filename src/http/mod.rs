@@ -81,6 +81,27 @@ pub fn router(state: AppState, limits: Limits, extra: Option<Router>) -> Router 
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// Serves `router` on `listener` until `stop`; reports on `died` if the server ends on its own.
+pub fn spawn_server(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    tasks: &tokio_util::task::TaskTracker,
+    stop: tokio_util::sync::CancellationToken,
+    died: Option<tokio::sync::mpsc::Sender<&'static str>>,
+) -> tokio::task::JoinHandle<()> {
+    tasks.spawn(async move {
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "http server failed");
+        }
+        if let Some(died) = died {
+            let _ = died.try_send("http server");
+        }
+    })
+}
+
 /// A router serving only `/metrics` (for the internal metrics address).
 pub fn metrics_router(handle: PrometheusHandle) -> Router {
     Router::new().route(

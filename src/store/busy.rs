@@ -150,4 +150,3 @@ macro_rules! occupy {
     }};
 }
 pub(crate) use occupy;
-

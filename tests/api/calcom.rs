@@ -11,9 +11,9 @@ use calcom_sim::{CalcomSim, FaultSpec, Faults, Latency, ScriptedOutcome, Scripte
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
-use slotkeeper::booking::flags::{FlagValue, PARALLEL_BOOKING};
 use slotkeeper::calcom::types::BookingStatus;
 use slotkeeper::config::Settings;
+use slotkeeper::flags::{FlagValue, PARALLEL_BOOKING};
 use slotkeeper::store::{AppointmentStatus, SyncState};
 
 use crate::helpers::{CallFixture, Spawn, TestApp, eventually};

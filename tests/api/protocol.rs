@@ -283,11 +283,8 @@ async fn a_hidden_number_cannot_manage_bookings() {
 async fn with_reservations_off_nothing_is_held_and_a_taken_slot_is_counted() {
     let app = TestApp::spawn().await;
     let flags = &app.parts.flags;
-    let off = slotkeeper::booking::flags::FlagValue { enabled: false, rollout_percent: 100 };
-    flags
-        .set(&"salon-beispiel".into(), slotkeeper::booking::flags::RESERVATIONS, off, "test", app.clock.now())
-        .await
-        .unwrap();
+    let off = slotkeeper::flags::FlagValue { enabled: false, rollout_percent: 100 };
+    flags.set(&"salon-beispiel".into(), slotkeeper::flags::RESERVATIONS, off, "test", app.clock.now()).await.unwrap();
     let first = CallFixture::new();
     let second = CallFixture::new();
     let offer_a =

@@ -9,7 +9,6 @@ use dashmap::DashMap;
 use tokio::sync::{Notify, watch};
 
 use super::SyncOutcome;
-use crate::booking::Flags;
 use crate::calcom::circuit::{Admission, CircuitBreakers};
 use crate::calcom::ratelimit::{Grant, Priority, RateLimitError, RateLimiter};
 use crate::calcom::{CalcomClient, CalcomError};
@@ -17,6 +16,7 @@ use crate::calendar::Calendars;
 use crate::clock::Clock;
 use crate::config::CalcomSettings;
 use crate::domain::{Catalogue, Tenant};
+use crate::flags::Flags;
 use crate::store::{OutboxSummary, Store};
 
 /// Why a Cal.com request was not answered by Cal.com.

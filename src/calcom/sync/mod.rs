@@ -33,7 +33,6 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::booking::Flags;
 use crate::calcom::CalcomClient;
 use crate::calcom::circuit::{CircuitBreakers, CircuitConfig, CircuitState};
 use crate::calcom::ratelimit::{RateLimitConfig, RateLimiter};
@@ -42,6 +41,7 @@ use crate::calendar::{Booked, CalendarEvent, Calendars, HoldEnd};
 use crate::clock::Clock;
 use crate::config::CalcomSettings;
 use crate::domain::{Catalogue, ReservationToken, StaffKey, Tenant, TenantId};
+use crate::flags::Flags;
 use crate::metrics;
 use crate::store::{OutboxSummary, Store};
 use engine::{BreakerClock, Engine};

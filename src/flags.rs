@@ -7,13 +7,20 @@
 //! call never flips between holding and not holding halfway through the conversation.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::domain::{Catalogue, TenantId};
 use crate::store::{FlagChange, Store, StoreError};
+
+/// How often flags are re-read (changes made on another node reach this one).
+const REFRESH_EVERY: Duration = Duration::from_secs(5);
 
 pub const RESERVATIONS: &str = "reservations_enabled";
 pub const PARALLEL_BOOKING: &str = "parallel_booking_enabled";
@@ -60,6 +67,22 @@ impl Flags {
             );
         }
         Ok(())
+    }
+
+    /// Re-reads the flags every few seconds until `stop`, so every node follows a change.
+    pub fn spawn_refresh(&self, tasks: &TaskTracker, stop: CancellationToken) -> JoinHandle<()> {
+        let flags = self.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(REFRESH_EVERY) => {}
+                }
+                if let Err(err) = flags.refresh().await {
+                    tracing::warn!(error = %err, "could not refresh feature flags");
+                }
+            }
+        })
     }
 
     pub fn get(&self, tenant: &TenantId, flag: &str) -> Option<FlagValue> {
