@@ -181,7 +181,7 @@ async fn serve(settings: Settings) -> CliResult {
         let code = if matches!(e, crate::startup::StartupError::Config(_)) { 2 } else { 1 };
         (code, e.to_string())
     })?;
-    app.run_until_stopped().await.map_err(|e| (1, e))
+    app.run_until_stopped().await.map_err(|e| (1, e.to_string()))
 }
 
 async fn open_store(settings: &Settings) -> Result<Store, (u8, String)> {
@@ -271,8 +271,9 @@ async fn warm(settings: Settings, company: Option<String>) -> CliResult {
     }
     let store = open_store(&settings).await?;
     store.migrate().await.map_err(|e| (1, e.to_string()))?;
-    let report =
-        crate::calcom::sync::warm_store(&settings, &catalogue, &store, company.as_deref()).await.map_err(|e| (1, e))?;
+    let report = crate::calcom::sync::warm_store(&settings, &catalogue, &store, company.as_deref())
+        .await
+        .map_err(|e| (1, e.to_string()))?;
     println!("{report}");
     store.close().await;
     Ok(())

@@ -54,6 +54,9 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    /// A critical task (the HTTP server, the outbox poller, the notice listener) ended on its own.
+    #[error("critical task stopped: {0}")]
+    TaskStopped(&'static str),
     #[error("{0}")]
     Other(String),
 }
@@ -202,7 +205,7 @@ impl Application {
 
     /// Serves until SIGTERM/Ctrl-C (then shuts down gracefully, `Ok`) or until a critical task ends
     /// on its own (`Err`: the caller exits non-zero and the next start rebuilds from the store).
-    pub async fn run_until_stopped(mut self) -> Result<(), String> {
+    pub async fn run_until_stopped(mut self) -> Result<(), StartupError> {
         let died = tokio::select! {
             _ = shutdown_signal() => None,
             _ = self.shutdown.cancelled() => None,
@@ -213,7 +216,7 @@ impl Application {
         }
         self.shutdown_gracefully().await;
         match died {
-            Some(name) => Err(format!("critical task stopped: {name}")),
+            Some(name) => Err(StartupError::TaskStopped(name)),
             None => Ok(()),
         }
     }

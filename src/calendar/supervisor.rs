@@ -27,7 +27,7 @@ const RESTART_WINDOW: Duration = Duration::from_secs(60);
 type Registry = Arc<DashMap<StaffKey, ActorRef<CalendarMsg>>>;
 
 pub enum SupervisorMsg {
-    Spawn { key: StaffKey, reply: RpcReplyPort<Result<ActorRef<CalendarMsg>, String>> },
+    Spawn { key: StaffKey, reply: RpcReplyPort<Result<ActorRef<CalendarMsg>, CalendarError>> },
 }
 
 struct CalendarSupervisor;
@@ -40,11 +40,11 @@ struct SupervisorState {
 }
 
 impl SupervisorState {
-    async fn spawn(&mut self, myself: &ActorCell, key: StaffKey) -> Result<ActorRef<CalendarMsg>, String> {
+    async fn spawn(&mut self, myself: &ActorCell, key: StaffKey) -> Result<ActorRef<CalendarMsg>, CalendarError> {
         let args = CalendarArgs { key: key.clone(), ctx: self.ctx.clone() };
         let (actor, _) = Actor::spawn_linked(None, CalendarActor, args, myself.clone())
             .await
-            .map_err(|e| format!("calendar {key} could not start: {e}"))?;
+            .map_err(|e| CalendarError::Unavailable(format!("calendar {key} could not start: {e}")))?;
         self.by_id.insert(actor.get_id(), key.clone());
         self.registry.insert(key, actor.clone());
         metrics::calendar_actors(self.registry.len());
@@ -169,7 +169,7 @@ impl Calendars {
             .await;
         match spawned {
             Ok(ractor::rpc::CallResult::Success(Ok(actor))) => Ok(actor),
-            Ok(ractor::rpc::CallResult::Success(Err(err))) => Err(CalendarError::Unavailable(err)),
+            Ok(ractor::rpc::CallResult::Success(Err(err))) => Err(err),
             Ok(_) | Err(_) => Err(CalendarError::Unavailable("calendar supervisor did not answer".into())),
         }
     }

@@ -69,7 +69,7 @@ async fn webhook(
         }
         Err(err) => {
             let _ = app.store.forget_delivery("calcom", &delivery).await;
-            Err(ApiError::Unavailable(err))
+            Err(ApiError::Unavailable(err.to_string()))
         }
     }
 }

@@ -19,6 +19,7 @@
 //! finishes the work while the slot stays held on both sides.
 
 mod engine;
+mod error;
 mod jobs;
 mod mirror;
 mod pool;
@@ -45,6 +46,7 @@ use crate::flags::Flags;
 use crate::metrics;
 use crate::store::{OutboxSummary, Store};
 use engine::{BreakerClock, Engine};
+pub use error::SyncError;
 use pool::Pool;
 pub use warm::{Applied, WarmReport, warm_store};
 
@@ -87,7 +89,7 @@ impl SyncHandle {
         tasks: &TaskTracker,
         shutdown: CancellationToken,
         died: mpsc::Sender<&'static str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SyncError> {
         let s = &deps.settings;
         let limiter = RateLimiter::new(RateLimitConfig {
             per_minute: s.rate_limit_per_minute,
@@ -287,7 +289,7 @@ impl SyncHandle {
     }
 
     /// Applies a verified Cal.com webhook to the calendars.
-    pub async fn apply_webhook(&self, tenant: &Tenant, event: &WebhookEvent) -> Result<Applied, String> {
+    pub async fn apply_webhook(&self, tenant: &Tenant, event: &WebhookEvent) -> Result<Applied, SyncError> {
         warm::apply_webhook(&self.engine, tenant, event).await
     }
 

@@ -89,7 +89,7 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    pub async fn start(engine: Arc<Engine>, workers: usize) -> Result<Pool, String> {
+    pub async fn start(engine: Arc<Engine>, workers: usize) -> Result<Pool, super::SyncError> {
         let args = FactoryArguments::builder()
             .worker_builder(Box::new(ractor::factory::worker_builder(move |_wid| (SyncWorker, engine.clone()))))
             .queue(PriorityQueue::new(Priorities))
@@ -97,7 +97,9 @@ impl Pool {
             .num_initial_workers(workers.max(1))
             .discard_settings(DiscardSettings::Static { limit: QUEUE_LIMIT, mode: DiscardMode::Oldest })
             .build();
-        let (factory, _) = Actor::spawn(None, SyncFactory::default(), args).await.map_err(|e| e.to_string())?;
+        let (factory, _) = Actor::spawn(None, SyncFactory::default(), args)
+            .await
+            .map_err(|e| super::SyncError::Pool(e.to_string()))?;
         Ok(Pool { factory })
     }
 

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as TimeDelta, Timelike};
 
+use super::SyncError;
 use super::engine::Engine;
+use crate::calcom::CalcomClient;
 use crate::calcom::ratelimit::Priority;
 use crate::calcom::types::{Booking, BookingStatus, ListBookingsQuery};
 use crate::calcom::webhook::{TriggerEvent, WebhookEvent};
-use crate::calcom::{CalcomClient, CalcomError};
 use crate::calendar::{CalendarMsg, ExternalChange};
 use crate::domain::{Interval, StaffId, StaffKey, Tenant};
 use crate::store::ExternalBusy;
@@ -72,10 +73,10 @@ async fn fetch<F, Fut>(
     tenant: &Tenant,
     range: Interval,
     mut list: F,
-) -> Result<(HashMap<StaffId, Vec<ExternalBusy>>, usize), String>
+) -> Result<(HashMap<StaffId, Vec<ExternalBusy>>, usize), SyncError>
 where
     F: FnMut(ListBookingsQuery) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<Booking>, String>>,
+    Fut: std::future::Future<Output = Result<Vec<Booking>, SyncError>>,
 {
     let mut by_staff: HashMap<StaffId, Vec<ExternalBusy>> =
         tenant.staff.iter().map(|s| (s.id.clone(), Vec::new())).collect();
@@ -116,7 +117,7 @@ fn horizon(engine_now: chrono::DateTime<chrono::Utc>, days: u32) -> Interval {
 }
 
 /// Warms every calendar of `tenant` through its actor (which stores and applies the busy times).
-pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut WarmReport) -> Result<(), String> {
+pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut WarmReport) -> Result<(), SyncError> {
     let range = horizon(engine.clock.now(), engine.settings.warm.horizon_days);
     let key = engine.api_key(tenant);
     let (by_staff, seen) = fetch(tenant, range, |query| async move {
@@ -124,7 +125,7 @@ pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut W
             .call(tenant, Priority::Cancel, || engine.client.list_bookings(key, &query))
             .await
             .map(|p| p.bookings)
-            .map_err(|e| e.to_string())
+            .map_err(SyncError::from)
     })
     .await?;
     report.tenants += 1;
@@ -134,17 +135,13 @@ pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut W
         report.external += items.len();
         let key = tenant.staff_key(&staff);
         let change = ExternalChange::Replace { range, items };
-        engine
-            .calendars
-            .request(&key, "warm", |reply| CalendarMsg::External(change.clone(), reply))
-            .await
-            .map_err(|e| e.to_string())?;
+        engine.calendars.request(&key, "warm", |reply| CalendarMsg::External(change.clone(), reply)).await?;
     }
     Ok(())
 }
 
 /// Reloads one calendar's Cal.com busy times (after Cal.com refused a mirror there).
-pub(super) async fn warm_calendar(engine: &Engine, tenant: &Tenant, key: &StaffKey) -> Result<(), String> {
+pub(super) async fn warm_calendar(engine: &Engine, tenant: &Tenant, key: &StaffKey) -> Result<(), SyncError> {
     let range = horizon(engine.clock.now(), engine.settings.warm.horizon_days);
     let api_key = engine.api_key(tenant);
     let (mut by_staff, _) = fetch(tenant, range, |query| async move {
@@ -152,16 +149,12 @@ pub(super) async fn warm_calendar(engine: &Engine, tenant: &Tenant, key: &StaffK
             .call(tenant, Priority::Cancel, || engine.client.list_bookings(api_key, &query))
             .await
             .map(|p| p.bookings)
-            .map_err(|e| e.to_string())
+            .map_err(SyncError::from)
     })
     .await?;
     let items = by_staff.remove(&key.staff).unwrap_or_default();
     let change = ExternalChange::Replace { range, items };
-    engine
-        .calendars
-        .request(key, "warm", |reply| CalendarMsg::External(change.clone(), reply))
-        .await
-        .map_err(|e| e.to_string())?;
+    engine.calendars.request(key, "warm", |reply| CalendarMsg::External(change.clone(), reply)).await?;
     Ok(())
 }
 
@@ -220,15 +213,14 @@ pub async fn warm_store(
     catalogue: &crate::domain::Catalogue,
     store: &crate::store::Store,
     company: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, SyncError> {
     let client = CalcomClient::new(&crate::calcom::ClientConfig {
         base_url: settings.calcom.base_url.trim().to_owned(),
         connect_timeout: Duration::from_millis(settings.calcom.connect_timeout_ms),
         request_timeout: Duration::from_millis(settings.calcom.request_timeout_ms),
         pool_idle_timeout: Duration::from_secs(90),
         tcp_keepalive: Duration::from_secs(60),
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     let started = Instant::now();
     let now = chrono::Utc::now();
     let range = horizon(now, settings.calcom.warm.horizon_days);
@@ -238,7 +230,7 @@ pub async fn warm_store(
         let key = tenant.calcom.api_key.expose();
         let client = &client;
         let (by_staff, seen) = fetch(tenant, range, |query| async move {
-            client.list_bookings(key, &query).await.map(|p| p.bookings).map_err(|e: CalcomError| e.to_string())
+            client.list_bookings(key, &query).await.map(|p| p.bookings).map_err(SyncError::from)
         })
         .await?;
         report.tenants += 1;
@@ -246,16 +238,13 @@ pub async fn warm_store(
         for (staff, items) in by_staff {
             report.calendars += 1;
             report.external += items.len();
-            let (a, r) = store
-                .replace_external(&tenant.staff_key(&staff), range, &items, now)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (a, r) = store.replace_external(&tenant.staff_key(&staff), range, &items, now).await?;
             added += a;
             removed += r;
         }
     }
     if report.tenants == 0 {
-        return Err(format!("no tenant {:?} is configured", company.unwrap_or("")));
+        return Err(SyncError::UnknownTenant(company.unwrap_or("").to_owned()));
     }
     report.took = started.elapsed();
     Ok(format!("{report} ({added} added or moved, {removed} removed)"))
@@ -275,7 +264,11 @@ impl Applied {
     }
 }
 
-pub(super) async fn apply_webhook(engine: &Engine, tenant: &Tenant, event: &WebhookEvent) -> Result<Applied, String> {
+pub(super) async fn apply_webhook(
+    engine: &Engine,
+    tenant: &Tenant,
+    event: &WebhookEvent,
+) -> Result<Applied, SyncError> {
     let payload = &event.payload;
     if payload.metadata.contains_key("slotkeeper_booking_id") {
         return Ok(Applied { effect: "own_booking", withdrawn: 0 });
@@ -293,28 +286,22 @@ pub(super) async fn apply_webhook(engine: &Engine, tenant: &Tenant, event: &Webh
                     .request(&key, "external", |reply| {
                         CalendarMsg::External(ExternalChange::Remove { uid: uid.clone() }, reply)
                     })
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             }
             None => {
                 // Unknown stylist: forget it in the store and let its calendar reload.
-                if let Some(key) = engine
-                    .store
-                    .remove_external(&tenant.id, &uid, engine.clock.now())
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
+                if let Some(key) = engine.store.remove_external(&tenant.id, &uid, engine.clock.now()).await? {
                     engine.calendars.tell(&key, CalendarMsg::Reload(None));
                 }
             }
         }
-        Ok::<_, String>(())
+        Ok::<_, SyncError>(())
     };
     let upsert = || async {
         let (Some(staff), Some(uid), Some(start), Some(end)) =
             (&staff, &payload.uid, payload.start_time, payload.end_time)
         else {
-            return Ok::<_, String>(None);
+            return Ok::<_, SyncError>(None);
         };
         let Ok(interval) = Interval::new(start, end) else { return Ok(None) };
         let key = tenant.staff_key(staff);
@@ -322,8 +309,7 @@ pub(super) async fn apply_webhook(engine: &Engine, tenant: &Tenant, event: &Webh
         let withdrawn = engine
             .calendars
             .request(&key, "external", |reply| CalendarMsg::External(ExternalChange::Upsert(busy.clone()), reply))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(Some(withdrawn.len()))
     };
     match &event.trigger_event {
