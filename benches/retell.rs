@@ -2,7 +2,8 @@
 //! `check_availability` through the router in-process (signature check, JSON, tenant, idempotency
 //! record, calendar actors, SQLite) — both without a hold (a day's free times) and with one.
 //!
-//! Run: `cargo bench --bench retell` (release build). Figures go to BENCHMARKS.md.
+//! Run: `cargo bench --bench retell` (release build), `cargo bench --bench retell -- german` for
+//! the parser alone. Figures go to BENCHMARKS.md.
 
 use std::time::Duration;
 
@@ -29,6 +30,22 @@ const PHRASES: &[(&str, Option<&str>)] = &[
     ("2026-11-26T09:15", None),
 ];
 
+/// The longest forms of issue 15: ordinal weekdays of a month with a year, "nach dem
+/// nächsten", offsets from a day with a spoken quarter time and a day part, holidays, a
+/// weekday that does not match its date (answered with the question), clock-relative times.
+const LONGEST: &[(&str, Option<&str>)] = &[
+    ("am zweiten Mittwoch im Oktober 2027 um halb elf", None),
+    ("Freitag nach dem nächsten um 10", None),
+    ("morgen in acht Tagen gegen viertel nach drei nachmittags", None),
+    ("am Tag der Deutschen Einheit 2027", Some("viertel vor elf")),
+    ("Christi Himmelfahrt um 11 Uhr", None),
+    ("an Heiligabend", Some("halb zehn")),
+    ("Freitag, der 18. Juli 27 um fünf nach halb drei", None),
+    ("am letzten Freitag im Februar", Some("dreiviertel elf")),
+    ("Dauerwelle für 2 Personen übernächste Woche Dienstag früh", None),
+    ("heute", Some("in einer halben Stunde")),
+];
+
 fn parser(c: &mut Criterion) {
     let now = chrono_tz::Europe::Berlin.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
     c.bench_function("german_parse_when_per_phrase", |b| {
@@ -37,6 +54,15 @@ fn parser(c: &mut Criterion) {
             let (date, time) = PHRASES[i % PHRASES.len()];
             i += 1;
             std::hint::black_box(parse_when(date, time, now).ok())
+        })
+    });
+    c.bench_function("german_parse_when_longest_forms", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let (date, time) = LONGEST[i % LONGEST.len()];
+            i += 1;
+            // `.is_ok()`: the weekday question is an answer too, and must cost as little
+            std::hint::black_box(parse_when(date, time, now).is_ok())
         })
     });
 }
