@@ -6,7 +6,8 @@
 //! a body: HMAC-SHA256 over it plus one `serde_json::from_slice::<IgnoredAny>` scan. A counting
 //! allocator reports the bytes allocated per request at each size.
 //!
-//! Run: `cargo bench --bench retell` (release build). Figures go to BENCHMARKS.md.
+//! Run: `cargo bench --bench retell` (release build), `cargo bench --bench retell -- german` for
+//! the parser alone. Figures go to BENCHMARKS.md.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +64,22 @@ const PHRASES: &[(&str, Option<&str>)] = &[
     ("2026-11-26T09:15", None),
 ];
 
+/// The longest forms of issue 15: ordinal weekdays of a month with a year, "nach dem
+/// nächsten", offsets from a day with a spoken quarter time and a day part, holidays, a
+/// weekday that does not match its date (answered with the question), clock-relative times.
+const LONGEST: &[(&str, Option<&str>)] = &[
+    ("am zweiten Mittwoch im Oktober 2027 um halb elf", None),
+    ("Freitag nach dem nächsten um 10", None),
+    ("morgen in acht Tagen gegen viertel nach drei nachmittags", None),
+    ("am Tag der Deutschen Einheit 2027", Some("viertel vor elf")),
+    ("Christi Himmelfahrt um 11 Uhr", None),
+    ("an Heiligabend", Some("halb zehn")),
+    ("Freitag, der 18. Juli 27 um fünf nach halb drei", None),
+    ("am letzten Freitag im Februar", Some("dreiviertel elf")),
+    ("Dauerwelle für 2 Personen übernächste Woche Dienstag früh", None),
+    ("heute", Some("in einer halben Stunde")),
+];
+
 fn parser(c: &mut Criterion) {
     let now = chrono_tz::Europe::Berlin.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
     c.bench_function("german_parse_when_per_phrase", |b| {
@@ -71,6 +88,15 @@ fn parser(c: &mut Criterion) {
             let (date, time) = PHRASES[i % PHRASES.len()];
             i += 1;
             std::hint::black_box(parse_when(date, time, now).ok())
+        })
+    });
+    c.bench_function("german_parse_when_longest_forms", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let (date, time) = LONGEST[i % LONGEST.len()];
+            i += 1;
+            // `.is_ok()`: the weekday question is an answer too, and must cost as little
+            std::hint::black_box(parse_when(date, time, now).is_ok())
         })
     });
 }

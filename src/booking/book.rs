@@ -142,7 +142,7 @@ impl BookingService {
                 return Ok(Answer::refused("calendar_refused", ""));
             };
             let date = reservation.start.with_timezone(&tenant.tz).date_naive();
-            let plan = Plan { service, staff: plan_staff, date, time: None };
+            let plan = Plan { service, staff: plan_staff, date, time: None, part: None };
             let alternatives = self.alternatives(tenant, &plan, Some(reservation.start)).await?;
             let mut answer =
                 Answer::refused("calendar_refused", speech::booking_failed(&slot_label(tenant.tz, reservation.start)));
@@ -200,8 +200,13 @@ impl BookingService {
             && let Some(service) = tenant.service(&reservation.service)
         {
             let date = reservation.start.with_timezone(&tenant.tz).date_naive();
-            let plan =
-                Plan { service, staff: tenant.qualified_staff(&reservation.service).collect(), date, time: None };
+            let plan = Plan {
+                service,
+                staff: tenant.qualified_staff(&reservation.service).collect(),
+                date,
+                time: None,
+                part: None,
+            };
             let alternatives = self.alternatives(tenant, &plan, Some(reservation.start)).await?;
             answer.message = format!("{message} {}", speech::alternatives_only(&labels(&alternatives)));
             answer.alternatives = Some(alternatives);

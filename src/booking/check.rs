@@ -5,6 +5,9 @@
 //! stylist's calendar actor (one decision at a time, so of many callers asking for the same slot
 //! exactly one gets it) and written through before the token is handed out. Without a named
 //! stylist, every qualified stylist is tried, so the caller gets whoever can take them then.
+//!
+//! How the German parser's results are used (weekday questions, clock-relative times, day
+//! parts): see `when.rs`.
 
 use chrono::{DateTime, Duration as TimeDelta, NaiveDate, NaiveTime, Timelike, Utc};
 
@@ -13,7 +16,7 @@ use super::speech::{self, slot_label};
 use super::{ALTERNATIVE_DAYS, BookingError, BookingService, CallContext, MAX_ALTERNATIVES, MAX_SPOKEN_TIMES, Outcome};
 use crate::calendar::{CalendarError, CalendarMsg, HoldOutcome, HoldRequest};
 use crate::domain::availability::fits;
-use crate::domain::german::{self, parse_when};
+use crate::domain::german::{self, DayPart, parse_when};
 use crate::domain::hours::local_to_utc;
 use crate::domain::{Interval, ReservationToken, Service, Staff, Tenant};
 use crate::metrics;
@@ -25,6 +28,8 @@ pub(super) struct Plan<'a> {
     pub staff: Vec<&'a Staff>,
     pub date: NaiveDate,
     pub time: Option<NaiveTime>,
+    /// A part of the day said without a clock time; see [`BookingService::earliest_in_part`].
+    pub part: Option<DayPart>,
 }
 
 impl BookingService {
@@ -34,10 +39,12 @@ impl BookingService {
 
     /// Whether a check names a time, and so may hold one. A day's free times hold nothing: such a
     /// question needs no stored answer and is answered from the calendar actors' memory alone.
-    /// Unparsable dates count as naming a time (they take the usual path and get their refusal).
+    /// Unparsable dates count as naming a time (they take the usual path and get their refusal),
+    /// and so does a day part ("heute Abend" holds its earliest free start).
     pub fn names_a_time(&self, call: &CallContext, args: &CheckAvailabilityArgs) -> bool {
         let now_local = self.now().with_timezone(&call.tenant.tz);
-        parse_when(&args.date, args.time.as_deref(), now_local).map_or(true, |when| when.time.is_some())
+        parse_when(&args.date, args.time.as_deref(), now_local)
+            .map_or(true, |when| when.time.is_some() || when.part.is_some())
     }
 
     pub async fn find_alternatives(&self, call: &CallContext, args: FindAlternativesArgs) -> Outcome {
@@ -46,7 +53,7 @@ impl BookingService {
 
     async fn availability(&self, call: &CallContext, args: CheckAvailabilityArgs, may_hold: bool) -> Outcome {
         let tenant = call.tenant.clone();
-        let plan = match self.plan(
+        let mut plan = match self.plan(
             &tenant,
             &args.service,
             args.staff.as_deref(),
@@ -57,6 +64,9 @@ impl BookingService {
             Ok(plan) => plan,
             Err(answer) => return Ok(*answer),
         };
+        if let Err(answer) = self.earliest_in_part(&tenant, &mut plan).await? {
+            return Ok(answer);
+        }
         let Some(time) = plan.time else {
             return self.free_times_of_day(&tenant, &plan).await;
         };
@@ -87,16 +97,31 @@ impl BookingService {
         let service = self.match_service(tenant, service)?;
         let staff = self.candidates(tenant, service, staff, call_id)?;
         let now_local = self.now().with_timezone(&tenant.tz);
-        let when = parse_when(date, time, now_local)
-            .map_err(|e| Box::new(Answer::refused("unparsable_date", e.german_message())))?;
         let today = now_local.date_naive();
+        let horizon = today + TimeDelta::days(i64::from(tenant.rules.horizon_days));
+        let past = |d: NaiveDate| Box::new(Answer::refused("past_date", speech::in_the_past(d, today)));
+        let too_far = || Box::new(Answer::refused("too_far_ahead", speech::too_far(tenant.rules.horizon_days)));
+        let when = match parse_when(date, time, now_local) {
+            Ok(when) => self.on_the_grid(tenant, when),
+            Err(e) => {
+                let Some((said, other)) = e.weekday_options() else {
+                    return Err(Box::new(Answer::refused("unparsable_date", e.german_message())));
+                };
+                // Ask which day was meant, unless neither could be booked anyway.
+                return Err(match (said.max(other) < today, said.min(other) > horizon) {
+                    (true, _) => past(said),
+                    (_, true) => too_far(),
+                    _ => Box::new(Answer::refused("weekday_mismatch", e.german_message())),
+                });
+            }
+        };
         if when.date < today {
-            return Err(Box::new(Answer::refused("past_date", speech::in_the_past(when.date))));
+            return Err(past(when.date));
         }
-        if when.date > today + TimeDelta::days(i64::from(tenant.rules.horizon_days)) {
-            return Err(Box::new(Answer::refused("too_far_ahead", speech::too_far(tenant.rules.horizon_days))));
+        if when.date > horizon {
+            return Err(too_far());
         }
-        Ok(Plan { service, staff, date: when.date, time: when.time })
+        Ok(Plan { service, staff, date: when.date, time: when.time, part: when.part })
     }
 
     /// Closed, outside hours, off the grid, too soon: the answer, with alternatives where useful.
@@ -343,7 +368,8 @@ impl BookingService {
         let free: Vec<_> =
             free.into_iter().filter(|(t, _)| t.with_timezone(&tenant.tz).date_naive() == plan.date).collect();
         if free.is_empty() {
-            let later = Plan { service: plan.service, staff: plan.staff.clone(), date: plan.date, time: None };
+            let later =
+                Plan { service: plan.service, staff: plan.staff.clone(), date: plan.date, time: None, part: None };
             let alternatives = self.alternatives(tenant, &later, None).await?;
             let mut answer = Answer::refused("day_full", speech::day_full(plan.date, &labels(&alternatives)));
             answer.available = Some(false);

@@ -58,7 +58,10 @@ impl BookingService {
         if let Some(day) = date.map(|d| parse_date(d, self.today(tenant))) {
             let day: NaiveDate = match day {
                 Ok(day) => day,
-                Err(err) => return Err(Ok(Answer::refused("unparsable_date", err.german_message()))),
+                Err(err) => {
+                    let reason = if err.weekday_options().is_some() { "weekday_mismatch" } else { "unparsable_date" };
+                    return Err(Ok(Answer::refused(reason, err.german_message())));
+                }
             };
             appointments.retain(|a| a.start.with_timezone(&tenant.tz).date_naive() == day);
         }
@@ -129,7 +132,7 @@ impl BookingService {
             return Ok(Answer::refused("no_appointment", speech::NO_APPOINTMENTS));
         };
         let service_name = tenant.service(&appointment.service).map(|s| s.name.clone()).unwrap_or_default();
-        let plan = match self.plan(
+        let mut plan = match self.plan(
             tenant,
             &service_name,
             Some(&staff.name),
@@ -140,6 +143,10 @@ impl BookingService {
             Ok(plan) => plan,
             Err(answer) => return Ok(*answer),
         };
+        // "auf morgen früh": the earliest free start then, as for a new booking
+        if let Err(answer) = self.earliest_in_part(tenant, &mut plan).await? {
+            return Ok(answer);
+        }
         let Some(time) = plan.time else {
             let alternatives = self.alternatives(tenant, &plan, None).await?;
             let mut answer = Answer::refused("time_missing", speech::alternatives_only(&labels(&alternatives)));

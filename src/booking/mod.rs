@@ -14,6 +14,7 @@ mod greeting;
 pub mod idempotency;
 mod manage;
 pub mod speech;
+mod when;
 
 use std::sync::Arc;
 use std::time::Duration;

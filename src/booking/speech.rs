@@ -4,10 +4,10 @@
 //! "Ihre Reservierung ist leider abgelaufen. …", "Dieser Termin wurde zwischenzeitlich anderweitig
 //! vergeben."). Times are spoken in the salon's zone with the German labels of `domain::german`.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
-use crate::domain::german::{format_date, format_slot, format_time};
+use crate::domain::german::{DayPart, format_date, format_slot, format_time};
 
 pub fn slot_label(tz: Tz, start: DateTime<Utc>) -> String {
     format_slot(start.with_timezone(&tz).naive_local())
@@ -121,8 +121,19 @@ pub fn outside_hours(date: NaiveDate, time: NaiveTime, hours: &str, alternatives
     if alternatives.is_empty() { head } else { format!("{head} Ich kann Ihnen anbieten: {}.", join_or(alternatives)) }
 }
 
-pub fn in_the_past(date: NaiveDate) -> String {
-    format!("Der {} liegt in der Vergangenheit. Für welchen Tag möchten Sie einen Termin?", format_date(date))
+/// The date is before `today`; its year is named when it is not this year's.
+pub fn in_the_past(date: NaiveDate, today: NaiveDate) -> String {
+    let year = if date.year() == today.year() { String::new() } else { format!(" {}", date.year()) };
+    format!("Der {}{year} liegt in der Vergangenheit. Für welchen Tag möchten Sie einen Termin?", format_date(date))
+}
+
+/// Nothing is free in the day part the caller asked for ("heute Abend").
+pub fn day_part_full(date: NaiveDate, part: DayPart, alternatives: &[String]) -> String {
+    let head = match part {
+        DayPart::Weekend => "Am Wochenende ist leider kein Termin mehr frei.".to_string(),
+        _ => format!("Am {} ist {} leider kein Termin mehr frei.", format_date(date), part.german_adverb()),
+    };
+    if alternatives.is_empty() { head } else { format!("{head} Ich kann Ihnen anbieten: {}.", join_or(alternatives)) }
 }
 
 pub fn too_soon(alternatives: &[String]) -> String {

@@ -6,6 +6,7 @@ mod browser;
 mod calcom;
 mod calendar;
 mod chaos;
+mod german;
 mod helpers;
 mod openapi;
 mod ops;

@@ -15,6 +15,11 @@
 //!   (`26.` → `26` + dot, `Fr.` → `fr` + dot, `26.11.` → `26.11` + dot).
 //! - Typographic dashes (`–`, `—`, `−`) become `-`; a free-standing dash is kept as the
 //!   word `-` so the scanner can see ranges ("10 - 12 Uhr").
+//! - Characters that join the letters of one word are dropped, so the word stays whole:
+//!   apostrophes (`'`, `’`, `ʼ`, `` ` ``, `´`), the soft hyphen, zero-width characters and
+//!   combining accents ("Mi’chelle" is one word, never "Mi" = Mittwoch).
+//! - [`Tok::glued`] marks a token written against the previous one ("14h", "Mi-Ra",
+//!   "2026-11-26T10:00"), so the scanner can tell a fragment of a longer word from a word.
 
 /// What a token is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +39,9 @@ pub(super) struct Tok<'a> {
     pub kind: Kind,
     /// The token was followed by a dot (`26.`, `Fr.`, `26.11.`).
     pub dot: bool,
+    /// The token was written against the previous token, without a space ("h" in "14h",
+    /// "ra" in "Mi-Ra", "t" in "2026-11-26T10:00").
+    pub glued: bool,
 }
 
 impl Tok<'_> {
@@ -76,6 +84,17 @@ pub(super) fn normalise(input: &str) -> String {
             'ß' | 'ẞ' => out.push_str("ss"),
             // combining diaeresis (decomposed umlaut): "u\u{308}" → "ue"
             '\u{308}' => out.push('e'),
+            // joiners inside a word: apostrophes, soft hyphen, zero-width characters, accents
+            '\''
+            | '\u{2019}'
+            | '\u{2bc}'
+            | '`'
+            | '\u{b4}'
+            | '\u{ad}'
+            | '\u{200b}'..='\u{200d}'
+            | '\u{2060}'
+            | '\u{feff}'
+            | '\u{300}'..='\u{36f}' => {}
             // dashes: "10–12 Uhr" is a range like "10-12 Uhr"
             '\u{2010}'..='\u{2015}' | '\u{2212}' => out.push('-'),
             c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
@@ -124,7 +143,7 @@ fn push_run<'a>(toks: &mut Vec<Tok<'a>>, run: &'a str, digitish: bool, glued: bo
         if body.is_empty() {
             // a free-standing dash ("10 - 12 Uhr") is kept: it may mark a range
             if !glued && run.starts_with('-') {
-                toks.push(Tok { text: "-", kind: Kind::Word, dot: false });
+                toks.push(Tok { text: "-", kind: Kind::Word, dot: false, glued: false });
                 return;
             }
             // a lone dot right after a word: "Fr." / "Nov."
@@ -138,7 +157,7 @@ fn push_run<'a>(toks: &mut Vec<Tok<'a>>, run: &'a str, digitish: bool, glued: bo
             return;
         }
         let kind = if body.bytes().all(|b| b.is_ascii_digit()) { Kind::Num } else { Kind::Mixed };
-        toks.push(Tok { text: body, kind, dot });
+        toks.push(Tok { text: body, kind, dot, glued });
     } else {
         if glued
             && ORDINAL_SUFFIXES.contains(&run)
@@ -149,6 +168,6 @@ fn push_run<'a>(toks: &mut Vec<Tok<'a>>, run: &'a str, digitish: bool, glued: bo
             last.dot = true;
             return;
         }
-        toks.push(Tok { text: run, kind: Kind::Word, dot: false });
+        toks.push(Tok { text: run, kind: Kind::Word, dot: false, glued });
     }
 }

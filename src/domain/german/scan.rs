@@ -1,23 +1,27 @@
 //! The scanner: walks the tokens once, collects date and time *components*, then resolves
-//! them into at most one date and one time.
+//! them (in `resolve`) into at most one date and one time.
 //!
 //! Guarantees:
 //! - One left-to-right pass; each matcher looks ahead a bounded number of tokens, so the
-//!   scan is linear in the number of tokens. Unknown words are skipped ("Dauerwelle", "bitte").
+//!   scan is linear in the number of tokens.
+//! - Every token ends with a [`Role`]: it contributed (a matcher changed the scan's state with
+//!   it), it is known filler, it is a neutral word ("Dauerwelle", "bitte"), or it is a word that
+//!   could change a date or time but was not understood ([`Role::Risky`], see `rule`). One
+//!   risky token makes the whole phrase unrecognised: a date is never built from the rest.
 //! - Never panics: all calendar arithmetic is checked, all numbers are range-checked before
 //!   any arithmetic (digit runs longer than nine digits saturate, see `Tok::digits_value`).
-//! - Contradictions are never silently resolved: two different explicit dates, or two
-//!   different times, give [`ParseError::Unrecognized`] so the agent asks again. The only
-//!   deliberate exception is a weekday next to an explicit date ("Freitag, den 27. November"):
-//!   the explicit date wins.
+//! - Contradictions are never silently resolved: two different dates, or two different
+//!   times, give [`ParseError::Unrecognized`]; a weekday that does not match a date gives
+//!   [`ParseError::WeekdayMismatch`], so the agent asks again.
 //! - An invalid date or time anywhere in the phrase ("32.11.", "25 Uhr") is reported, even
 //!   if the phrase also holds a valid one.
 
-use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
 use super::ParseError;
+use super::daypart::DayPart;
 use super::lexer::{Kind, Tok, normalise, tokenise};
-use super::words::{DayPart, cardinal, day_part, month, ordinal};
+use super::words::{cardinal, day_part, month, ordinal};
 
 /// Which reading the caller wants; it only changes how bare numbers are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,23 +47,45 @@ pub(super) enum Outcome<T> {
 pub(super) struct Scan {
     pub date: Outcome<NaiveDate>,
     pub time: Outcome<NaiveTime>,
+    /// A part of the day said without a clock time ("heute Abend", "am Wochenende").
+    pub part: Option<DayPart>,
+    /// The time was said relative to now ("in 20 Minuten", "jetzt").
+    pub from_now: bool,
 }
 
-/// A value slot that remembers when it was set twice with different values.
+/// What became of a token (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// Not decided yet (only during the scan).
+    Unused,
+    /// A matcher changed the scan's state with it.
+    Used,
+    /// Known to carry no date or time ("guten Tag", the "2" of "2 Personen").
+    Filler,
+    /// A word that cannot change a date or time ("Dauerwelle", "bitte", "am").
+    Neutral,
+    /// Could change a date or time but was not understood: the phrase is unrecognised.
+    Risky,
+}
+
+/// A value slot that remembers when it was set twice with different values, and how often
+/// it was set at all (so the scanner sees which tokens contributed).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot<T> {
     pub value: Option<T>,
     pub conflict: bool,
+    pub sets: u32,
 }
 
 impl<T> Default for Slot<T> {
     fn default() -> Self {
-        Slot { value: None, conflict: false }
+        Slot { value: None, conflict: false, sets: 0 }
     }
 }
 
 impl<T: Copy + PartialEq> Slot<T> {
     pub fn set(&mut self, v: T) {
+        self.sets = self.sets.wrapping_add(1);
         match self.value {
             None => self.value = Some(v),
             Some(old) if old != v => self.conflict = true,
@@ -68,21 +94,33 @@ impl<T: Copy + PartialEq> Slot<T> {
     }
 }
 
-/// "nächsten", "diesen", "übernächsten" (or nothing) in front of a weekday or "Woche".
+/// "nächsten", "diesen", "übernächsten", "letzten", "vorletzten" (or nothing) in front of a
+/// weekday or "Woche".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum WdMod {
     Plain,
     This,
     Next,
     AfterNext,
+    Last,
+    BeforeLast,
 }
 
-/// "in N Tagen/Wochen/Monaten/Jahren"; `tok` indexes the count token (for error texts).
+/// The unit of "in N Tagen/Wochen/Monaten" ("Jahre" are 12 months).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Offset {
-    Days(u32, usize),
-    Weeks(u32, usize),
-    Months(u32, usize),
+pub(super) enum Unit {
+    Days,
+    Weeks,
+    Months,
+}
+
+/// "in N Tagen" (or, with `back`, "vor N Tagen"); `tok` indexes the count token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Offset {
+    pub unit: Unit,
+    pub n: u32,
+    pub back: bool,
+    pub tok: usize,
 }
 
 /// A clock time as said, before day-part rules. `spoken` marks hour forms ("drei Uhr",
@@ -109,8 +147,10 @@ pub(super) struct State {
     pub explicit: Slot<NaiveDate>,
     pub day_of_month: Slot<u32>,
     pub weekday: Slot<(Weekday, WdMod)>,
-    pub week: Slot<u32>,
-    pub am_morgen: bool,
+    /// ISO weeks from this one: "nächste Woche" 1, "letzte Woche" -1.
+    pub week: Slot<i32>,
+    /// "am Morgen" (counted: the scanner compares counts to see what contributed).
+    pub am_morgen: u32,
     pub ambiguous: Vec<Ambiguous>,
     pub date_err: Option<ParseError>,
     pub times: Vec<Clock>,
@@ -120,13 +160,50 @@ pub(super) struct State {
     pub alt_date: bool,
     /// "zwischen"/"bis"/"oder" before a time.
     pub alt_time: bool,
+    /// Minutes from now ("in 20 Minuten", "in zwei Stunden").
+    pub from_now: Slot<u32>,
+    /// "jetzt", "sofort", "gleich": now, unless the phrase names another day or time.
+    pub asap: u32,
+    /// "Wochenende" was said.
+    pub weekend: u32,
+    /// "um/gegen/zu Mittag": 12:00 sharp rather than the noon window.
+    pub noon_point: u32,
+}
+
+impl State {
+    /// Grows whenever a matcher records anything; equal before and after a matcher means
+    /// the matcher's tokens contributed nothing.
+    fn edits(&self) -> u64 {
+        let sets = [
+            self.anchor.sets,
+            self.offset.sets,
+            self.explicit.sets,
+            self.day_of_month.sets,
+            self.weekday.sets,
+            self.week.sets,
+            self.day_part.sets,
+            self.from_now.sets,
+            self.am_morgen,
+            self.asap,
+            self.weekend,
+            self.noon_point,
+        ];
+        let flags = [self.date_err.is_some(), self.time_err.is_some(), self.alt_date, self.alt_time];
+        sets.iter().map(|&s| u64::from(s)).sum::<u64>()
+            + self.ambiguous.len() as u64
+            + self.times.len() as u64
+            + flags.iter().filter(|&&f| f).count() as u64
+    }
 }
 
 pub(super) struct Scanner<'t, 'a> {
     pub toks: &'t [Tok<'a>],
     pub mode: Mode,
     pub today: NaiveDate,
+    /// The local "now", when the caller has one (`parse_when`); clock-relative times need it.
+    pub now: Option<NaiveDateTime>,
     pub st: State,
+    pub roles: Vec<Role>,
 }
 
 /// Words after which a bare number is an hour ("um 10", "gegen zehn", "ca. 9").
@@ -148,31 +225,85 @@ pub(super) fn clip(text: &str) -> String {
     }
 }
 
-/// Scans `input` in `mode`, with `today` as the reference date.
-pub(super) fn scan(input: &str, mode: Mode, today: NaiveDate) -> Scan {
+/// Scans `input` in `mode`, with `today` (and, for clock-relative times, `now`) as reference.
+pub(super) fn scan(input: &str, mode: Mode, today: NaiveDate, now: Option<NaiveDateTime>) -> Scan {
+    scan_then(input, mode, today, now, |_, _| ()).0
+}
+
+/// [`scan`], and what became of each token (text and [`Role`]); for the rule's tests.
+#[cfg(test)]
+pub(super) fn scan_with_roles(
+    input: &str,
+    mode: Mode,
+    today: NaiveDate,
+    now: Option<NaiveDateTime>,
+) -> (Scan, Vec<(String, Role)>) {
+    scan_then(input, mode, today, now, |toks, roles| {
+        toks.iter().zip(roles).map(|(t, r)| (t.text.to_string(), *r)).collect()
+    })
+}
+
+/// Scans, then hands the tokens and their roles to `inspect` (a no-op outside tests).
+fn scan_then<R>(
+    input: &str,
+    mode: Mode,
+    today: NaiveDate,
+    now: Option<NaiveDateTime>,
+    inspect: impl FnOnce(&[Tok<'_>], &[Role]) -> R,
+) -> (Scan, R) {
     let norm = normalise(input);
     let toks = tokenise(&norm);
-    let mut s = Scanner { toks: &toks, mode, today, st: State::default() };
+    let mut s = Scanner { toks: &toks, mode, today, now, st: State::default(), roles: vec![Role::Unused; toks.len()] };
     s.run();
-    let date = s.resolve_date(input);
-    let time = s.resolve_time(input);
-    Scan { date, time }
+    let scan = s.resolve(input);
+    let seen = inspect(&toks, &s.roles);
+    (scan, seen)
 }
 
 impl<'t, 'a> Scanner<'t, 'a> {
     fn run(&mut self) {
         let mut i = 0;
         while i < self.toks.len() {
-            if self.word_is(i, &ALTERNATIVES) || self.is_range_dash(i) {
-                self.note_alternative(i + 1);
+            if let Some(n) = self.filler_at(i) {
+                self.mark(i, n, Role::Filler);
+                i += n;
+                continue;
             }
+            if self.word_is(i, &ALTERNATIVES) || self.is_range_dash(i) {
+                self.note_alternative(i);
+            }
+            let before = self.st.edits();
             let used = match self.toks[i].kind {
                 Kind::Mixed => self.numeric_token(i),
                 Kind::Num => self.date_number(i).or_else(|| self.time_number(i)),
                 Kind::Word => self.date_word(i).or_else(|| self.time_word(i)),
             };
-            i += used.unwrap_or(1).max(1);
+            let step = used.unwrap_or(1).max(1);
+            if self.st.edits() != before {
+                self.mark(i, step, Role::Used);
+            }
+            i += step;
         }
+        for k in 0..self.toks.len() {
+            if self.roles[k] == Role::Unused {
+                self.roles[k] = if self.is_risky(k) { Role::Risky } else { Role::Neutral };
+            }
+        }
+    }
+
+    /// Gives tokens `i..i + n` the role `role` (never taking "used" away).
+    fn mark(&mut self, i: usize, n: usize, role: Role) {
+        let end = i.saturating_add(n).min(self.roles.len());
+        for r in self.roles.get_mut(i..end).unwrap_or_default() {
+            if *r != Role::Used {
+                *r = role;
+            }
+        }
+    }
+
+    /// True when a token could change the date or time but was not understood.
+    pub fn any_risky(&self) -> bool {
+        self.roles.contains(&Role::Risky)
     }
 
     /// A free-standing dash between two numbers or weekdays: "10 - 12 Uhr", "Mo - Mi".
@@ -183,19 +314,34 @@ impl<'t, 'a> Scanner<'t, 'a> {
         self.word_is(i, &["-"]) && i > 0 && rangeable(i - 1) && rangeable(i + 1)
     }
 
-    /// Marks the phrase as offering alternatives for what starts at `j`
-    /// ("zwischen zehn und zwölf", "am 26. oder 27.", "10 bis 12 Uhr").
-    fn note_alternative(&mut self, mut j: usize) {
+    /// Marks the phrase as offering alternatives for what follows the word at `i`
+    /// ("zwischen zehn und zwölf", "am 26. oder 27.", "10 bis 12 Uhr"). The word and the
+    /// alternative it introduces count as understood: they make the date or time ambiguous.
+    fn note_alternative(&mut self, i: usize) {
+        let mut noted = self.note_alternative_at(i + 1);
+        if noted && self.word_is(i, &["zwischen"]) {
+            // "zwischen zehn und zwölf": the second end of the range too
+            if let Some(k) = (i + 2..i + 5).find(|&k| self.word_is(k, &["und"])) {
+                noted |= self.note_alternative_at(k + 1);
+            }
+        }
+        if noted {
+            self.mark(i, 1, Role::Used);
+        }
+    }
+
+    fn note_alternative_at(&mut self, mut j: usize) -> bool {
         if self.word_is(j, &["um", "gegen"]) {
             self.st.alt_time = true;
-            return;
+            return true;
         }
+        let mut date_prep = false;
         if self.word_is(j, &["am", "dem", "den", "zum"]) {
-            self.st.alt_date = true;
+            date_prep = true;
             j += 1;
         }
         let Some(t) = self.tok(j) else {
-            return;
+            return false;
         };
         let (date, time) = match t.kind {
             Kind::Num => (t.dot, !t.dot),
@@ -215,8 +361,12 @@ impl<'t, 'a> Scanner<'t, 'a> {
                 (date, time)
             }
         };
-        self.st.alt_date |= date;
+        self.st.alt_date |= date || date_prep;
         self.st.alt_time |= time;
+        if date || time {
+            self.mark(j, 1, Role::Used);
+        }
+        date || time || date_prep
     }
 
     /// The token at `i`, if any.
@@ -234,6 +384,12 @@ impl<'t, 'a> Scanner<'t, 'a> {
         self.tok(i).is_some_and(|t| t.is_any(ws))
     }
 
+    /// True when the token at `i` is written against a word before or after it ("Mi-Ra",
+    /// "2mi"): then it is a fragment of a longer word, not an abbreviation of its own.
+    pub fn is_fragment(&self, i: usize) -> bool {
+        self.tok(i).is_some_and(|t| t.glued) || self.tok(i + 1).is_some_and(|n| n.glued)
+    }
+
     pub fn is_day_part(&self, i: usize) -> bool {
         self.tok(i).is_some_and(|t| t.kind == Kind::Word && day_part(t.text).is_some())
     }
@@ -245,151 +401,4 @@ impl<'t, 'a> Scanner<'t, 'a> {
     pub fn time_error(&mut self, e: ParseError) {
         self.st.time_err.get_or_insert(e);
     }
-
-    /// True when a component names the day itself (not just a weekday or week).
-    fn has_day_component(&self) -> bool {
-        let s = &self.st;
-        s.anchor.value.is_some()
-            || s.offset.value.is_some()
-            || s.explicit.value.is_some()
-            || s.day_of_month.value.is_some()
-    }
-
-    fn resolve_date(&mut self, input: &str) -> Outcome<NaiveDate> {
-        let unrecognized = || Outcome::Failed(ParseError::Unrecognized(clip(input)));
-        // Decide "am Morgen" and ambiguous "10.11" tokens first: both depend on whether
-        // the phrase names a day some other way.
-        let mut date_taken = self.has_day_component();
-        let weekday = self.st.weekday.value.map(|(wd, _)| wd);
-        if self.st.am_morgen {
-            if date_taken || weekday.is_some() || self.st.week.value.is_some() || self.mode == Mode::Time {
-                self.st.day_part.set(DayPart::Am);
-            } else {
-                match self.today.succ_opt() {
-                    Some(d) => self.st.anchor.set(d),
-                    None => return unrecognized(),
-                }
-                date_taken = true;
-            }
-        }
-        let mut ambiguous_date = Slot::default();
-        for a in std::mem::take(&mut self.st.ambiguous) {
-            match (a.date, a.time) {
-                // "Freitag 4.12" is a date if 4 December is a Friday, else a time
-                (d, Some(t))
-                    if date_taken
-                        || self.mode == Mode::Time
-                        || d.zip(weekday).is_some_and(|(d, wd)| d.weekday() != wd) =>
-                {
-                    self.st.times.push(t)
-                }
-                (Some(d), _) => {
-                    ambiguous_date.set(d);
-                    date_taken = true;
-                }
-                (None, Some(t)) => self.st.times.push(t),
-                (None, None) => {}
-            }
-        }
-        if let Some(e) = self.st.date_err.take() {
-            return Outcome::Failed(e);
-        }
-        let s = &self.st;
-        if s.anchor.conflict
-            || s.offset.conflict
-            || s.explicit.conflict
-            || s.day_of_month.conflict
-            || ambiguous_date.conflict
-        {
-            return unrecognized();
-        }
-        let mut chosen: Slot<NaiveDate> = Slot::default();
-        if let Some(d) = s.explicit.value {
-            chosen.set(d);
-        }
-        if let Some(d) = ambiguous_date.value {
-            chosen.set(d);
-        }
-        if let Some(day) = s.day_of_month.value {
-            match self.resolve_day_of_month(day) {
-                Ok(d) => chosen.set(d),
-                Err(e) => return Outcome::Failed(e),
-            }
-        }
-        let mut weeks_for_weekday = None;
-        match (s.offset.value, s.anchor.value) {
-            (Some(Offset::Weeks(n, _)), base) if s.weekday.value.is_some() && s.week.value.is_none() => {
-                weeks_for_weekday = Some((base.unwrap_or(self.today), n));
-            }
-            (Some(off), base) => match self.apply_offset(base.unwrap_or(self.today), off) {
-                Ok(d) => chosen.set(d),
-                Err(e) => return Outcome::Failed(e),
-            },
-            (None, Some(d)) => chosen.set(d),
-            (None, None) => {}
-        }
-        if chosen.conflict || self.st.alt_date {
-            return unrecognized();
-        }
-        if let Some(d) = chosen.value {
-            return Outcome::Found(d);
-        }
-        if s.weekday.conflict || s.week.conflict {
-            return unrecognized();
-        }
-        match self.resolve_week(weeks_for_weekday) {
-            Some(Some(d)) => Outcome::Found(d),
-            Some(None) => unrecognized(),
-            None => Outcome::Missing,
-        }
-    }
-
-    fn resolve_time(&mut self, input: &str) -> Outcome<NaiveTime> {
-        if let Some(e) = self.st.time_err.take() {
-            return Outcome::Failed(e);
-        }
-        let part = self.st.day_part;
-        if part.conflict && !self.st.times.is_empty() {
-            return Outcome::Failed(ParseError::Unrecognized(clip(input)));
-        }
-        let part = if part.conflict { None } else { part.value };
-        let mut found: Slot<NaiveTime> = Slot::default();
-        for c in &self.st.times {
-            match apply_day_part(*c, part) {
-                Some(t) => found.set(t),
-                None => {
-                    return Outcome::Failed(ParseError::InvalidTime(format!("{}:{:02} Uhr", c.h, c.m)));
-                }
-            }
-        }
-        if found.conflict || self.st.alt_time {
-            return Outcome::Failed(ParseError::Unrecognized(clip(input)));
-        }
-        match (found.value, part) {
-            (Some(t), _) => Outcome::Found(t),
-            (None, Some(DayPart::Noon)) => NaiveTime::from_hms_opt(12, 0, 0).map_or(Outcome::Missing, Outcome::Found),
-            (None, _) => Outcome::Missing,
-        }
-    }
-}
-
-/// Applies the day-part rules (see the module docs of `german`) to a clock time.
-pub(super) fn apply_day_part(c: Clock, part: Option<DayPart>) -> Option<NaiveTime> {
-    let h = match (part, c.h) {
-        (_, 24) => 0,
-        (Some(DayPart::Am), h) => h,
-        (Some(DayPart::Noon), h @ 1..=5) => h + 12,
-        (Some(DayPart::Noon), h) => h,
-        (Some(DayPart::Pm), h @ 1..=11) => h + 12,
-        (Some(DayPart::Pm), h) => h,
-        (Some(DayPart::Evening), h @ 1..=11) => h + 12,
-        (Some(DayPart::Evening), 12) => 0,
-        (Some(DayPart::Evening), h) => h,
-        (Some(DayPart::Night), h @ 6..=11) => h + 12,
-        (Some(DayPart::Night), 12) => 0,
-        (Some(DayPart::Night), h) => h,
-        (None, h @ 1..=7) if c.spoken => h + 12,
-        (None, h) => h,
-    };
-    NaiveTime::from_hms_opt(h, c.m, 0)
 }

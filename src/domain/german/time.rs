@@ -9,7 +9,10 @@
 //! - In `parse_when` phrases a bare number is only an hour with a marker ("um", "gegen",
 //!   "ab", "ca.", "so", a day-part word, "Uhr"/"h"), so "2 Personen" is never a time.
 
+use chrono::NaiveTime;
+
 use super::ParseError;
+use super::daypart::DayPart;
 use super::lexer::{Kind, Tok};
 use super::scan::{Clock, Mode, Scanner, TIME_MARKERS, clip};
 use super::words::{cardinal, day_part};
@@ -97,7 +100,8 @@ impl<'a> Scanner<'_, 'a> {
     /// `after_uhr` allows a single digit.
     fn minutes_at(&self, k: usize, after_uhr: bool) -> Option<u32> {
         let t = self.toks.get(k)?;
-        if t.dot || self.word_is(k + 1, &["uhr", "h", "nach", "vor", "viertel"]) {
+        // "10 Uhr 2 Personen": the 2 counts people, it is no minute
+        if t.dot || self.word_is(k + 1, &["uhr", "h", "nach", "vor", "viertel"]) || self.filler_at(k).is_some() {
             return None;
         }
         match t.kind {
@@ -175,6 +179,10 @@ impl<'a> Scanner<'_, 'a> {
             w => {
                 if let Some(part) = day_part(w) {
                     self.st.day_part.set(part);
+                    // "um/gegen/zu Mittag" is 12:00 sharp, "morgen Mittag" the noon window
+                    if part == DayPart::Noon && self.prev(i).is_some_and(|p| p.is_any(&TIME_MARKERS) || p.is("zu")) {
+                        self.st.noon_point += 1;
+                    }
                     return Some(1);
                 }
             }
@@ -275,4 +283,27 @@ impl<'a> Scanner<'_, 'a> {
         self.push_clock(v, m, true, shown);
         Some(used)
     }
+}
+
+/// Applies the day-part rules (see the module docs of `german`) to a clock time.
+pub(super) fn apply_day_part(c: Clock, part: Option<DayPart>) -> Option<NaiveTime> {
+    // the weekend is two days, not a part of one: it shifts no hour
+    let part = part.filter(|p| *p != DayPart::Weekend);
+    let h = match (part, c.h) {
+        (_, 24) => 0,
+        (Some(DayPart::Morning | DayPart::Weekend), h) => h,
+        (Some(DayPart::Noon), h @ 1..=5) => h + 12,
+        (Some(DayPart::Noon), h) => h,
+        (Some(DayPart::Afternoon), h @ 1..=11) => h + 12,
+        (Some(DayPart::Afternoon), h) => h,
+        (Some(DayPart::Evening), h @ 1..=11) => h + 12,
+        (Some(DayPart::Evening), 12) => 0,
+        (Some(DayPart::Evening), h) => h,
+        (Some(DayPart::Night), h @ 6..=11) => h + 12,
+        (Some(DayPart::Night), 12) => 0,
+        (Some(DayPart::Night), h) => h,
+        (None, h @ 1..=7) if c.spoken => h + 12,
+        (None, h) => h,
+    };
+    NaiveTime::from_hms_opt(h, c.m, 0)
 }

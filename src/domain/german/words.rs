@@ -5,20 +5,7 @@
 
 use chrono::Weekday;
 
-/// A part of the day that shifts a spoken hour ("drei Uhr nachmittags").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DayPart {
-    /// morgens, früh, vormittags
-    Am,
-    /// mittags
-    Noon,
-    /// nachmittags
-    Pm,
-    /// abends
-    Evening,
-    /// nachts
-    Night,
-}
+use super::daypart::DayPart;
 
 /// Cardinal number words 0–59 ("null" … "neunundfünfzig", also "zwo").
 ///
@@ -153,7 +140,7 @@ pub(super) fn weekday_word(w: &str) -> Option<(Weekday, Option<DayPart>)> {
                 return Some((wd, None));
             }
             if rest == "morgen" {
-                return Some((wd, Some(DayPart::Am)));
+                return Some((wd, Some(DayPart::Morning)));
             }
             if let Some(dp) = day_part(rest) {
                 return Some((wd, Some(dp)));
@@ -180,9 +167,9 @@ pub(super) fn weekday_short(w: &str) -> Option<Weekday> {
 /// Day-part words. Plain "morgen" (tomorrow) is not one; the scanner decides it in context.
 pub(super) fn day_part(w: &str) -> Option<DayPart> {
     Some(match w {
-        "morgens" | "frueh" | "fruehmorgens" | "vormittag" | "vormittags" => DayPart::Am,
+        "morgens" | "frueh" | "fruehmorgens" | "vormittag" | "vormittags" => DayPart::Morning,
         "mittag" | "mittags" | "mittagszeit" => DayPart::Noon,
-        "nachmittag" | "nachmittags" => DayPart::Pm,
+        "nachmittag" | "nachmittags" => DayPart::Afternoon,
         "abend" | "abends" => DayPart::Evening,
         "nacht" | "nachts" => DayPart::Night,
         _ => return None,

@@ -1,6 +1,8 @@
 //! Table tests for `parse_date`.
 
 use super::{FRI, SUN, WED, YEAR_END, day};
+use chrono::Weekday;
+
 use crate::domain::german::{ParseError, parse_date};
 
 /// Runs a table of (phrase, expected date) against `today`.
@@ -265,21 +267,37 @@ fn named_months() {
 }
 
 #[test]
-fn weekday_with_date_prefers_the_date() {
+fn weekday_with_a_matching_date() {
     check(
         WED,
         &[
             ("Freitag, den 27. November", (2026, 11, 27)),
             ("Freitag den 27.11.", (2026, 11, 27)),
             ("Fr, 27.11.", (2026, 11, 27)),
-            // weekday does not match: the explicit date wins
-            ("Donnerstag, den 27. November", (2026, 11, 27)),
-            ("Montag, 26.11.", (2026, 11, 26)),
             ("Donnerstag, 26. November", (2026, 11, 26)),
             // a date consistent with a relative day is fine
             ("morgen, den 26.11.", (2026, 11, 26)),
+            ("morgen, Donnerstag", (2026, 11, 26)),
+            ("Samstag in drei Tagen", (2026, 11, 28)),
         ],
     );
+}
+
+/// Issue 15: a weekday that does not match the date is asked back, never dropped (this
+/// used to resolve to the date and silently ignore the weekday).
+#[test]
+fn weekday_and_date_that_disagree_are_asked_back() {
+    let today = day(WED);
+    for (input, date, weekday) in [
+        ("Donnerstag, den 27. November", (2026, 11, 27), Weekday::Thu),
+        ("Montag, 26.11.", (2026, 11, 26), Weekday::Mon),
+        ("Freitag, den dritten", (2026, 12, 3), Weekday::Fri),
+        ("morgen, Freitag", (2026, 11, 26), Weekday::Fri),
+        ("Sonntag in drei Tagen", (2026, 11, 28), Weekday::Sun),
+    ] {
+        let got = parse_date(input, today);
+        assert_eq!(got, Err(ParseError::WeekdayMismatch { date: day(date), weekday, with_year: false }), "{input:?}");
+    }
 }
 
 #[test]
@@ -295,7 +313,7 @@ fn day_of_month_alone() {
             ("am ersten", (2026, 12, 1)),
             ("am 25.", (2026, 11, 25)),
             ("am zweiten", (2026, 12, 2)),
-            ("Freitag, den dritten", (2026, 12, 3)),
+            ("Donnerstag, den dritten", (2026, 12, 3)),
             ("der erste", (2026, 12, 1)),
             ("am Dreißigsten", (2026, 11, 30)),
             ("Sonntag den 29.", (2026, 11, 29)),
@@ -377,9 +395,8 @@ fn unrecognized_and_empty() {
         "morgen bzw. übermorgen",
         "Mo - Mi",
         // an ordinal that belongs to another noun is not a day of the month
-        "zweiter Weihnachtsfeiertag",
         "erste Dezemberwoche",
-        "Nov 30",
+        "dritte Etage",
     ] {
         assert!(
             matches!(parse_date(input, today), Err(ParseError::Unrecognized(_))),

@@ -2,11 +2,16 @@
 //! phrases), formatting, error messages, DST, and property tests (no panics, round trips).
 //!
 //! Anchors: Wednesday 2026-11-25 (main), Friday 2026-11-27, Sunday 2026-11-29 and
-//! Wednesday 2026-12-30 (year end).
+//! Wednesday 2026-12-30 (year end); Tuesday 2027-02-02 for the forms of issue 15 ("never a
+//! wrong day"), whose examples assume a Tuesday.
 
+mod clock;
 mod dates;
 mod format;
+mod forms;
+mod holidays;
 mod props;
+mod rule;
 mod times;
 mod when;
 
@@ -18,6 +23,8 @@ pub(super) const WED: (i32, u32, u32) = (2026, 11, 25);
 pub(super) const FRI: (i32, u32, u32) = (2026, 11, 27);
 /// Sunday anchor.
 pub(super) const SUN: (i32, u32, u32) = (2026, 11, 29);
+/// Tuesday anchor of issue 15.
+pub(super) const TUE: (i32, u32, u32) = (2027, 2, 2);
 /// Year-end anchor (a Wednesday).
 pub(super) const YEAR_END: (i32, u32, u32) = (2026, 12, 30);
 

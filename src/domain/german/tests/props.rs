@@ -99,6 +99,34 @@ const VOCAB: &[&str] = &[
     "Dauerwelle",
     "ß",
     "😀",
+    // issue 15
+    "letzten",
+    "vorletzten",
+    "nach",
+    "vor",
+    "dem",
+    "im",
+    "jetzt",
+    "gleich",
+    "Minuten",
+    "halben",
+    "Viertelstunde",
+    "anderthalb",
+    "Heiligabend",
+    "Tag",
+    "Arbeit",
+    "Pfingstmontag",
+    "Weihnachtstag",
+    "Feb",
+    "Juli",
+    "27",
+    "14.4.27",
+    "Ostern",
+    "UTC",
+    "Mi-Ra",
+    "Mi’",
+    "Personen",
+    "guten",
 ];
 
 fn vocab_phrase() -> impl Strategy<Value = String> {
@@ -124,7 +152,7 @@ fn check_no_panic(s: &str) {
 }
 
 /// 512 cases per property by default; `PROPTEST_CASES=100000` for a longer fuzz run.
-fn cases() -> u32 {
+pub(super) fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
 }
 
@@ -166,6 +194,18 @@ proptest! {
         prop_assert_eq!(parse_date(&format_date(d), today), Ok(d));
         prop_assert_eq!(parse_date(&format_date(d).to_lowercase(), today), Ok(d));
         prop_assert_eq!(parse_date(&format_date(d).to_uppercase(), today), Ok(d));
+    }
+
+    /// The fuzz target's invariant 4: a time the separate time field names (as `parse_time`
+    /// reads it) is the time `parse_when` answers with, whenever it answers.
+    #[test]
+    fn the_time_fields_time_wins(date in vocab_phrase(), time in vocab_phrase()) {
+        let now = Berlin.with_ymd_and_hms(2027, 2, 2, 10, 7, 30).single();
+        prop_assume!(now.is_some() && !time.trim().is_empty() && !time.trim().eq_ignore_ascii_case("null"));
+        let now = now.unwrap_or_else(|| unreachable!());
+        if let (Ok(said), Ok(found)) = (parse_time(&time), parse_when(&date, Some(&time), now)) {
+            prop_assert_eq!(found.time, Some(said), "{:?} / {:?}", date, time);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ fn noon(ymd: (i32, u32, u32)) -> DateTime<Tz> {
 }
 
 fn when(ymd: (i32, u32, u32), time: Option<(u32, u32)>) -> When {
-    When { date: day(ymd), time: time.map(|(h, m)| hm(h, m)) }
+    When { date: day(ymd), time: time.map(|(h, m)| hm(h, m)), part: None, from_now: false }
 }
 
 #[test]
@@ -22,6 +22,8 @@ fn combined_phrases() {
         ("morgen um zehn", None, when((2026, 11, 26), Some((10, 0)))),
         ("Dauerwelle morgen um zehn", None, when((2026, 11, 26), Some((10, 0)))),
         ("Dauerwelle für 2 Personen morgen um 10", None, when((2026, 11, 26), Some((10, 0)))),
+        ("morgen um 10 Uhr 2 Personen", None, when((2026, 11, 26), Some((10, 0)))),
+        ("morgen zehn Uhr zwei Personen", None, when((2026, 11, 26), Some((10, 0)))),
         ("nächsten Freitag halb elf", None, when((2026, 11, 27), Some((10, 30)))),
         ("Freitag 14:30", None, when((2026, 11, 27), Some((14, 30)))),
         ("Freitag, 14:30 Uhr", None, when((2026, 11, 27), Some((14, 30)))),
@@ -36,7 +38,6 @@ fn combined_phrases() {
         ("morgen früh um 9", None, when((2026, 11, 26), Some((9, 0)))),
         ("heute Abend um sieben", None, when((2026, 11, 25), Some((19, 0)))),
         ("Montag morgen um acht", None, when((2026, 11, 30), Some((8, 0)))),
-        ("morgen mittag", None, when((2026, 11, 26), Some((12, 0)))),
         ("nächste Woche Dienstag um 10 Uhr", None, when((2026, 12, 1), Some((10, 0)))),
         ("in zwei Wochen um viertel nach zehn", None, when((2026, 12, 9), Some((10, 15)))),
         ("am 3. um 10", None, when((2026, 12, 3), Some((10, 0)))),
@@ -59,8 +60,6 @@ fn combined_phrases() {
         ("morgen gegen Mittag", None, when((2026, 11, 26), Some((12, 0)))),
         ("morgen Mittag um 1", None, when((2026, 11, 26), Some((13, 0)))),
         ("Termin - morgen", None, when((2026, 11, 26), None)),
-        // a bare number without marker is not a time in a date phrase
-        ("morgen 10", None, when((2026, 11, 26), None)),
         ("morgen", None, when((2026, 11, 26), None)),
         ("Freitag", None, when((2026, 11, 27), None)),
         // the separate time field
@@ -119,6 +118,9 @@ fn errors() {
         ("morgen 10–12 Uhr", None),
         ("morgen 13:00-14:00", None),
         ("Mo - Mi um 10", None),
+        // issue 15: a bare number without a marker is neither a time nor a date here, so
+        // it is not understood (this used to drop the "10" and answer tomorrow)
+        ("morgen 10", None),
     ] {
         assert!(
             matches!(parse_when(date, time, now), Err(ParseError::Unrecognized(_))),
