@@ -21,11 +21,12 @@ pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod domain;
+/// The pure rules (`slotkeeper-domain`), under their old path.
+pub use slotkeeper_domain as domain;
 pub mod flags;
 pub mod http;
 pub mod metrics;
-pub mod secret;
+pub use slotkeeper_domain::secret;
 #[cfg(feature = "sim")]
 pub mod simulator;
 pub mod startup;

@@ -1,8 +1,8 @@
 //! Holidays by name: Easter computed, every listed holiday with its exact date.
 
 use super::{TUE, day};
-use crate::domain::german::holidays::easter;
-use crate::domain::german::{ParseError, parse_date};
+use crate::german::holidays::easter;
+use crate::german::{ParseError, parse_date};
 
 #[test]
 fn easter_sundays() {

@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, Weekday};
 
 use super::{day, hm};
-use crate::domain::german::{ParseError, format_date, format_slot, format_time, month_name, weekday_name};
+use crate::german::{ParseError, format_date, format_slot, format_time, month_name, weekday_name};
 
 #[test]
 fn slots() {
@@ -93,7 +93,7 @@ fn german_messages() {
 #[test]
 fn long_input_is_clipped_in_errors() {
     let long = "blub ".repeat(100);
-    match crate::domain::german::parse_time(&long) {
+    match crate::german::parse_time(&long) {
         Err(ParseError::Unrecognized(t)) => assert!(t.chars().count() <= 61, "{t:?}"),
         other => panic!("unexpected {other:?}"),
     }

@@ -8,9 +8,9 @@ use chrono::{DateTime, TimeZone};
 use chrono_tz::{Europe::Berlin, Tz};
 use proptest::prelude::*;
 
-use crate::domain::german::lexer::{normalise, tokenise};
-use crate::domain::german::scan::{Mode, Role, scan_with_roles};
-use crate::domain::german::{When, parse_when};
+use crate::german::lexer::{normalise, tokenise};
+use crate::german::scan::{Mode, Role, scan_with_roles};
+use crate::german::{When, parse_when};
 
 /// Tuesday 2 February 2027, 10:07:30 in Berlin.
 fn now() -> DateTime<Tz> {

@@ -4,7 +4,7 @@ use chrono::{Datelike, Days, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Europe::Berlin;
 use proptest::prelude::*;
 
-use crate::domain::german::{format_date, format_slot, format_time, parse_date, parse_time, parse_when};
+use crate::german::{format_date, format_slot, format_time, parse_date, parse_time, parse_when};
 
 /// Words and fragments the grammar reacts to, so random sequences reach deep paths.
 const VOCAB: &[&str] = &[

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::{Europe::Berlin, Tz};
 
 use super::{WED, day, hm};
-use crate::domain::german::{ParseError, When, format_slot, parse_when};
+use crate::german::{ParseError, When, format_slot, parse_when};
 
 /// Noon in Berlin on `ymd`.
 fn noon(ymd: (i32, u32, u32)) -> DateTime<Tz> {

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::{Europe::Berlin, Tz};
 
 use super::{TUE, day, hm};
-use crate::domain::german::{DayPart, ParseError, When, parse_date, parse_time, parse_when};
+use crate::german::{DayPart, ParseError, When, parse_date, parse_time, parse_when};
 
 /// Tuesday 2 February 2027, 10:07:30 in Berlin.
 fn now() -> DateTime<Tz> {

@@ -4,7 +4,7 @@
 use chrono::Weekday;
 
 use super::{TUE, day};
-use crate::domain::german::{ParseError, parse_date};
+use crate::german::{ParseError, parse_date};
 
 /// Runs a table of (phrase, expected date) against `today`.
 fn check(today: (i32, u32, u32), table: &[(&str, (i32, u32, u32))]) {

@@ -1,7 +1,7 @@
 //! Table tests for `parse_time`.
 
 use super::hm;
-use crate::domain::german::{ParseError, parse_time};
+use crate::german::{ParseError, parse_time};
 
 /// Runs a table of (phrase, (hour, minute)).
 fn check(table: &[(&str, (u32, u32))]) {

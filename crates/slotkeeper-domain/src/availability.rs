@@ -94,7 +94,7 @@ fn first_grid_point(t: DateTime<Utc>, tz: Tz, step_minutes: u32) -> DateTime<Utc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::interval::{merge, subtract};
+    use crate::interval::{merge, subtract};
     use proptest::prelude::*;
 
     const BERLIN: Tz = chrono_tz::Europe::Berlin;

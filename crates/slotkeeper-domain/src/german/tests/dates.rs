@@ -3,7 +3,7 @@
 use super::{FRI, SUN, WED, YEAR_END, day};
 use chrono::Weekday;
 
-use crate::domain::german::{ParseError, parse_date};
+use crate::german::{ParseError, parse_date};
 
 /// Runs a table of (phrase, expected date) against `today`.
 fn check(today: (i32, u32, u32), table: &[(&str, (i32, u32, u32))]) {
