@@ -33,7 +33,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::booking::BookingService;
-use crate::booking::idempotency::Idempotency;
 use crate::calcom::sync::{SyncDeps, SyncHandle};
 use crate::calcom::{CalcomClient, ClientConfig};
 use crate::calendar::{CalendarContext, CalendarEvent, Calendars, Sweeper};
@@ -82,7 +81,6 @@ pub struct Parts {
     pub clock: Clock,
     pub calendars: Calendars,
     pub booking: BookingService,
-    pub idempotency: Idempotency,
     pub sync: SyncHandle,
     pub flags: Flags,
     /// The in-process Cal.com simulator, when no Cal.com URL is configured.
@@ -145,13 +143,12 @@ impl Application {
             store.clone(),
             clock.clone(),
             flags.clone(),
-            sync.clone(),
+            Arc::new(sync.clone()),
             crate::booking::Settings {
                 holds: settings.holds.clone(),
                 booking_budget: Duration::from_millis(settings.calcom.booking_budget_ms),
             },
         );
-        let idempotency = Idempotency::new(store.clone(), clock.clone());
         let parts = Parts {
             settings: settings.clone(),
             catalogue,
@@ -159,7 +156,6 @@ impl Application {
             clock,
             calendars,
             booking,
-            idempotency,
             sync,
             flags,
             #[cfg(feature = "sim")]
@@ -371,7 +367,6 @@ fn public_router(parts: &Parts, with_metrics: bool) -> Result<axum::Router, Star
     let settings = &parts.settings;
     let state = http::AppState {
         booking: parts.booking.clone(),
-        idempotency: parts.idempotency.clone(),
         store: parts.store.clone(),
         clock: parts.clock.clone(),
         sync: parts.sync.clone(),

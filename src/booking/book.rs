@@ -9,9 +9,9 @@
 
 use super::answer::{Answer, ReleaseReservationArgs, StartBookingArgs};
 use super::check::{Plan, labels, slot_view};
+use super::port::SyncOutcome;
 use super::speech::{self, slot_label};
 use super::{BookingError, BookingService, CallContext, Outcome};
-use crate::calcom::sync::SyncOutcome;
 use crate::calendar::{
     Booked, CalendarError, CalendarMsg, ConvertOutcome, ConvertRequest, Customer, DirectRequest, Validation,
 };

@@ -34,26 +34,16 @@ pub(super) struct Plan<'a> {
 
 impl BookingService {
     pub async fn check_availability(&self, call: &CallContext, args: CheckAvailabilityArgs) -> Outcome {
-        self.availability(call, args, true).await
-    }
-
-    /// Whether a check names a time, and so may hold one. A day's free times hold nothing: such a
-    /// question needs no stored answer and is answered from the calendar actors' memory alone.
-    /// Unparsable dates count as naming a time (they take the usual path and get their refusal),
-    /// and so does a day part ("heute Abend" holds its earliest free start).
-    pub fn names_a_time(&self, call: &CallContext, args: &CheckAvailabilityArgs) -> bool {
-        let now_local = self.now().with_timezone(&call.tenant.tz);
-        parse_when(&args.date, args.time.as_deref(), now_local)
-            .map_or(true, |when| when.time.is_some() || when.part.is_some())
+        self.plan_and_answer(call, args, true).await
     }
 
     pub async fn find_alternatives(&self, call: &CallContext, args: FindAlternativesArgs) -> Outcome {
-        self.availability(call, args, false).await
+        self.plan_and_answer(call, args, false).await
     }
 
-    async fn availability(&self, call: &CallContext, args: CheckAvailabilityArgs, may_hold: bool) -> Outcome {
+    async fn plan_and_answer(&self, call: &CallContext, args: CheckAvailabilityArgs, may_hold: bool) -> Outcome {
         let tenant = call.tenant.clone();
-        let mut plan = match self.plan(
+        let plan = match self.plan(
             &tenant,
             &args.service,
             args.staff.as_deref(),
@@ -64,6 +54,19 @@ impl BookingService {
             Ok(plan) => plan,
             Err(answer) => return Ok(*answer),
         };
+        self.availability(call, plan, args.customer_name, may_hold).await
+    }
+
+    /// Answers a planned request: a day's free times, the earliest free start in a part of the
+    /// day, or a time — held (`may_hold`, reservations on), offered, or refused with alternatives.
+    pub(super) async fn availability(
+        &self,
+        call: &CallContext,
+        mut plan: Plan<'_>,
+        customer_name: Option<String>,
+        may_hold: bool,
+    ) -> Outcome {
+        let tenant = call.tenant.clone();
         if let Err(answer) = self.earliest_in_part(&tenant, &mut plan).await? {
             return Ok(answer);
         }
@@ -78,7 +81,7 @@ impl BookingService {
             return Ok(answer);
         }
         if self.inner.flags.reservations_for_call(&tenant.id, call.call_id.as_str()) {
-            self.hold_for_caller(call, &plan, start, args.customer_name).await
+            self.hold_for_caller(call, &plan, start, customer_name).await
         } else {
             self.offer_without_hold(call, &plan, start).await
         }

@@ -19,8 +19,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
+use super::command::Function;
 use crate::clock::Clock;
 use crate::domain::ReservationToken;
+use crate::domain::TenantId;
 use crate::store::{IdempotencyKey, Store};
 
 /// An answer the work produced; `keep: false` answers are sent but not stored (a "try again in
@@ -48,11 +50,32 @@ pub struct Transient(pub String);
 
 type Shared = Arc<OnceCell<Result<Stored, Transient>>>;
 
+/// What makes two calls the same request: tenant, call id, function and normalised arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AnswerKey {
+    pub tenant: TenantId,
+    pub call_id: String,
+    pub function: Function,
+    /// [`args_digest`] of the arguments.
+    pub args_hash: String,
+}
+
+impl AnswerKey {
+    fn record(&self) -> IdempotencyKey {
+        IdempotencyKey {
+            tenant: self.tenant.clone(),
+            call_id: self.call_id.clone(),
+            function: self.function.name(),
+            args_hash: self.args_hash.clone(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Idempotency {
     store: Store,
     clock: Clock,
-    running: Arc<DashMap<IdempotencyKey, Shared>>,
+    running: Arc<DashMap<AnswerKey, Shared>>,
 }
 
 impl Idempotency {
@@ -61,7 +84,7 @@ impl Idempotency {
     }
 
     /// Runs `work` once per key and returns its answer to every caller with that key.
-    pub async fn run<F, Fut>(&self, key: IdempotencyKey, work: F) -> Result<Stored, Transient>
+    pub async fn run<F, Fut>(&self, key: AnswerKey, work: F) -> Result<Stored, Transient>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh, Transient>>,
@@ -84,18 +107,19 @@ impl Idempotency {
         }
     }
 
-    async fn execute<F, Fut>(&self, key: &IdempotencyKey, work: F) -> Result<Stored, Transient>
+    async fn execute<F, Fut>(&self, key: &AnswerKey, work: F) -> Result<Stored, Transient>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh, Transient>>,
     {
         let unavailable = |e: crate::store::StoreError| Transient(e.to_string());
+        let record = key.record();
         let mut superseded = false;
-        if let Some((status, body)) = self.store.stored_answer(key, self.clock.now()).await.map_err(unavailable)? {
+        if let Some((status, body)) = self.store.stored_answer(&record, self.clock.now()).await.map_err(unavailable)? {
             if self.still_holds(key, &body).await.map_err(unavailable)? {
                 return Ok(Stored { status, body: body.into(), replayed: true });
             }
-            tracing::debug!(call_id = %key.call_id, function = %key.function, "the stored answer's hold has ended; answering afresh");
+            tracing::debug!(call_id = %key.call_id, function = key.function.name(), "the stored answer's hold has ended; answering afresh");
             superseded = true;
         }
         let Fresh { status, body, keep } = work().await?;
@@ -103,11 +127,11 @@ impl Idempotency {
             return Ok(Stored { status, body: body.into(), replayed: false });
         }
         if superseded {
-            self.store.replace_answer(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
+            self.store.replace_answer(&record, status, &body, self.clock.now()).await.map_err(unavailable)?;
             return Ok(Stored { status, body: body.into(), replayed: false });
         }
         let (kept_status, kept_body) =
-            self.store.store_answer(key, status, &body, self.clock.now()).await.map_err(unavailable)?;
+            self.store.store_answer(&record, status, &body, self.clock.now()).await.map_err(unavailable)?;
         let replayed = kept_body != body;
         Ok(Stored { status: kept_status, body: kept_body.into(), replayed })
     }
@@ -117,8 +141,8 @@ impl Idempotency {
     /// it expired, was released or was withdrawn, replaying it would give the caller a dead token
     /// and a stale `time_remaining`, and the same question is answered afresh. Every other answer
     /// (a booking, a refusal, a cancellation) stays true for the whole replay window.
-    async fn still_holds(&self, key: &IdempotencyKey, body: &str) -> Result<bool, crate::store::StoreError> {
-        if key.function != "check_availability" {
+    async fn still_holds(&self, key: &AnswerKey, body: &str) -> Result<bool, crate::store::StoreError> {
+        if key.function != Function::CheckAvailability {
             return Ok(true);
         }
         let Some(token) = offered_token(body) else { return Ok(true) };

@@ -9,10 +9,13 @@
 pub mod answer;
 mod book;
 mod check;
+pub mod command;
 pub mod context;
+mod dispatch;
 mod greeting;
 pub mod idempotency;
 mod manage;
+pub mod port;
 pub mod speech;
 mod when;
 
@@ -22,7 +25,6 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use dashmap::DashSet;
 
-use crate::calcom::sync::SyncHandle;
 use crate::calendar::{CalendarError, Calendars, FreeQuery};
 use crate::clock::Clock;
 use crate::config::HoldSettings;
@@ -31,25 +33,37 @@ use crate::domain::{Catalogue, Interval, Service, ServiceId, Staff, Tenant};
 pub use crate::flags::Flags;
 use crate::store::Store;
 pub use answer::Answer;
+pub use command::{Command, Function, InvalidArguments};
 pub use context::{CallContext, CallInfo, ContextError};
+pub use dispatch::Reply;
 pub use greeting::{Greeting, NextAppointment};
+pub use port::{CalendarSync, SyncOutcome};
 
-/// Infrastructure trouble: nothing was decided, the request may be retried.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why a call got no answer: it cannot be attributed (a protocol problem), or infrastructure
+/// trouble — nothing was decided, and the request may be retried.
+#[derive(Debug, thiserror::Error)]
 pub enum BookingError {
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error("calendar: {0}")]
+    Calendar(#[from] CalendarError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
 }
 
-impl From<CalendarError> for BookingError {
-    fn from(err: CalendarError) -> Self {
-        BookingError::Unavailable(err.to_string())
-    }
-}
-
-impl From<crate::store::StoreError> for BookingError {
-    fn from(err: crate::store::StoreError) -> Self {
-        BookingError::Unavailable(err.to_string())
+impl BookingError {
+    /// A stable name for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BookingError::Context(ContextError::CallId(_)) => "invalid_call_id",
+            BookingError::Context(ContextError::UnknownTenant) => "unknown_tenant",
+            BookingError::Context(ContextError::AmbiguousTenant) => "ambiguous_tenant",
+            BookingError::Calendar(_) => "calendar_unavailable",
+            BookingError::Store(_) => "store_unavailable",
+            BookingError::Unavailable(_) => "unavailable",
+        }
     }
 }
 
@@ -73,7 +87,8 @@ struct Inner {
     store: Store,
     clock: Clock,
     flags: Flags,
-    sync: SyncHandle,
+    sync: Arc<dyn CalendarSync>,
+    idempotency: idempotency::Idempotency,
     settings: Settings,
     seen_calls: DashSet<String>,
 }
@@ -90,9 +105,10 @@ impl BookingService {
         store: Store,
         clock: Clock,
         flags: Flags,
-        sync: SyncHandle,
+        sync: Arc<dyn CalendarSync>,
         settings: Settings,
     ) -> Self {
+        let idempotency = idempotency::Idempotency::new(store.clone(), clock.clone());
         Self {
             inner: Arc::new(Inner {
                 catalogue,
@@ -101,6 +117,7 @@ impl BookingService {
                 clock,
                 flags,
                 sync,
+                idempotency,
                 settings,
                 seen_calls: DashSet::new(),
             }),

@@ -110,7 +110,8 @@ impl From<ContextError> for ApiError {
 impl From<crate::booking::BookingError> for ApiError {
     fn from(err: crate::booking::BookingError) -> Self {
         match err {
-            crate::booking::BookingError::Unavailable(detail) => ApiError::Unavailable(detail),
+            crate::booking::BookingError::Context(context) => ApiError::Context(context),
+            other => ApiError::Unavailable(other.to_string()),
         }
     }
 }

@@ -27,7 +27,6 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::booking::BookingService;
-use crate::booking::idempotency::Idempotency;
 use crate::calcom::sync::SyncHandle;
 use crate::clock::Clock;
 use crate::secret::Secret;
@@ -38,7 +37,6 @@ use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub booking: BookingService,
-    pub idempotency: Idempotency,
     pub store: Store,
     pub clock: Clock,
     pub sync: SyncHandle,

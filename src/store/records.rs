@@ -19,7 +19,8 @@ pub const REPLAY_WINDOW_SECS: i64 = 600;
 pub struct IdempotencyKey {
     pub tenant: TenantId,
     pub call_id: String,
-    pub function: String,
+    /// The function's name (`check_availability`, …), as stored.
+    pub function: &'static str,
     pub args_hash: String,
 }
 
@@ -69,7 +70,7 @@ impl Store {
         let window_start = now - TimeDelta::seconds(REPLAY_WINDOW_SECS);
         with_read!(self, pool => {
             let row = sqlx::query(sql)
-                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash).bind(window_start)
+                .bind(key.tenant.as_str()).bind(&key.call_id).bind(key.function).bind(&key.args_hash).bind(window_start)
                 .fetch_optional(pool).await?;
             row.map(|r| {
                 let status = u16::try_from(r.opt_int("response_status")?.unwrap_or(200)).unwrap_or(200);
@@ -96,7 +97,7 @@ impl Store {
         let window_start = now - TimeDelta::seconds(REPLAY_WINDOW_SECS);
         let written = with_write!(self, pool => {
             sqlx::query(upsert)
-                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash)
+                .bind(key.tenant.as_str()).bind(&key.call_id).bind(key.function).bind(&key.args_hash)
                 .bind(i32::from(status)).bind(body).bind(now).bind(window_start)
                 .execute(pool).await.map(|r| r.rows_affected())
         })?;
@@ -121,7 +122,7 @@ impl Store {
             response_status = excluded.response_status, response_body = excluded.response_body, updated_at = excluded.updated_at";
         with_write!(self, pool => {
             sqlx::query(upsert)
-                .bind(key.tenant.as_str()).bind(&key.call_id).bind(&key.function).bind(&key.args_hash)
+                .bind(key.tenant.as_str()).bind(&key.call_id).bind(key.function).bind(&key.args_hash)
                 .bind(i32::from(status)).bind(body).bind(now)
                 .execute(pool).await?;
             Ok(())

@@ -415,7 +415,7 @@ async fn stored_answers_survive_and_expire_after_the_replay_window(backend: Back
     let key = IdempotencyKey {
         tenant: "salon-beispiel".into(),
         call_id: "call_aaaaaaaaaa".into(),
-        function: "start_booking".into(),
+        function: "start_booking",
         args_hash: "h".into(),
     };
     let now = test_now();

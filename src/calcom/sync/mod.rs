@@ -53,16 +53,7 @@ pub use warm::{Applied, WarmReport, warm_store};
 /// Hold events buffered for the mirror before new ones are dropped (mirroring is best effort).
 pub const EVENT_QUEUE: usize = 10_000;
 
-/// How a booking's Cal.com work ended, as far as a waiting caller needs to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncOutcome {
-    /// Every phase is at Cal.com.
-    Synced,
-    /// Not yet (retrying, or the budget ran out): the outbox finishes it.
-    Pending,
-    /// Cal.com refused it for good; booked phases were cancelled, the booking failed.
-    Failed,
-}
+pub use crate::booking::SyncOutcome;
 
 pub struct SyncDeps {
     pub client: CalcomClient,
@@ -308,5 +299,25 @@ impl SyncHandle {
     /// Stops the pool at once (crash simulation).
     pub fn abort(&self) {
         self.pool.kill();
+    }
+}
+
+/// Booking sees the sync engine only through this port (`booking::port`).
+impl crate::booking::CalendarSync for SyncHandle {
+    fn circuit_open(&self, tenant: &TenantId) -> bool {
+        SyncHandle::circuit_open(self, tenant)
+    }
+
+    fn after_booking<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        booked: &'a Booked,
+        budget: Duration,
+    ) -> futures::future::BoxFuture<'a, SyncOutcome> {
+        Box::pin(SyncHandle::after_booking(self, tenant, booked, budget))
+    }
+
+    fn kick(&self) {
+        SyncHandle::kick(self)
     }
 }

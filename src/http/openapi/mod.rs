@@ -26,7 +26,8 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::retell::{CALL_ID_PATTERN, Function, FunctionEnvelope, InboundEnvelope, WebhookEnvelope};
+use super::retell::{CALL_ID_PATTERN, FunctionEnvelope, InboundEnvelope, WebhookEnvelope};
+use crate::booking::Function;
 use crate::booking::answer::*;
 
 mod calcom;

@@ -17,92 +17,13 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::super::error::ApiError;
-use crate::booking::CallInfo;
-use crate::booking::answer::*;
 use crate::booking::idempotency::args_digest;
-
-/// The functions this service offers (also listed in `config/retell-tools.json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    CheckAvailability,
-    StartBooking,
-    CancelBooking,
-    RescheduleBooking,
-    FindAlternatives,
-    ReleaseReservation,
-    GetAppointments,
-}
-
-impl Function {
-    pub const ALL: [Function; 7] = [
-        Function::CheckAvailability,
-        Function::StartBooking,
-        Function::CancelBooking,
-        Function::RescheduleBooking,
-        Function::FindAlternatives,
-        Function::ReleaseReservation,
-        Function::GetAppointments,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Function::CheckAvailability => "check_availability",
-            Function::StartBooking => "start_booking",
-            Function::CancelBooking => "cancel_booking",
-            Function::RescheduleBooking => "reschedule_booking",
-            Function::FindAlternatives => "find_alternatives",
-            Function::ReleaseReservation => "release_reservation",
-            Function::GetAppointments => "get_appointments",
-        }
-    }
-
-    /// Functions without effects: their answers are not stored for replay.
-    pub fn is_read_only(self) -> bool {
-        matches!(self, Function::FindAlternatives | Function::GetAppointments)
-    }
-
-    /// Accepts version suffixes (`check_availability_v17`), which agent flows add.
-    pub fn parse(name: &str) -> Option<Function> {
-        let trimmed = name.trim();
-        let base = match trimmed.rsplit_once("_v") {
-            Some((base, version)) if !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) => base,
-            _ => trimmed,
-        };
-        Function::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(base))
-    }
-}
-
-/// Arguments, parsed per function before anything runs.
-#[derive(Debug)]
-pub(super) enum Request {
-    CheckAvailability(CheckAvailabilityArgs),
-    StartBooking(StartBookingArgs),
-    CancelBooking(CancelBookingArgs),
-    RescheduleBooking(RescheduleBookingArgs),
-    FindAlternatives(FindAlternativesArgs),
-    ReleaseReservation(ReleaseReservationArgs),
-    GetAppointments(GetAppointmentsArgs),
-}
-
-fn parse_args(function: Function, args: Value) -> Result<Request, ApiError> {
-    fn typed<T: DeserializeOwned>(args: Value) -> Result<T, ApiError> {
-        serde_json::from_value(args).map_err(|e| ApiError::bad_request("invalid_arguments", format!("arguments: {e}")))
-    }
-    Ok(match function {
-        Function::CheckAvailability => Request::CheckAvailability(typed(args)?),
-        Function::StartBooking => Request::StartBooking(typed(args)?),
-        Function::CancelBooking => Request::CancelBooking(typed(args)?),
-        Function::RescheduleBooking => Request::RescheduleBooking(typed(args)?),
-        Function::FindAlternatives => Request::FindAlternatives(typed(args)?),
-        Function::ReleaseReservation => Request::ReleaseReservation(typed(args)?),
-        Function::GetAppointments => Request::GetAppointments(typed(args)?),
-    })
-}
+use crate::booking::{CallInfo, Command, Function};
 
 /// What `CallId::parse` accepts after trimming (placeholders such as `call_1` aside), for the
 /// OpenAPI document: real Retell call ids are `call_` plus hex digits.
@@ -206,7 +127,7 @@ pub struct ParsedCall {
     pub call: CallInfo,
     /// [`args_digest`] of the arguments: the argument part of the idempotency key.
     pub args_digest: String,
-    pub(super) request: Request,
+    pub command: Command,
 }
 
 impl ParsedCall {
@@ -217,8 +138,9 @@ impl ParsedCall {
             return Err(ApiError::bad_request("invalid_arguments", "the arguments must be a JSON object"));
         }
         let args_digest = args_digest(&args);
-        let request = parse_args(function, args)?;
-        Ok(ParsedCall { function, call, args_digest, request })
+        let command =
+            Command::parse(function, args).map_err(|e| ApiError::bad_request("invalid_arguments", e.to_string()))?;
+        Ok(ParsedCall { function, call, args_digest, command })
     }
 }
 

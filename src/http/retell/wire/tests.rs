@@ -43,15 +43,6 @@ fn the_argument_digest_does_not_depend_on_how_a_number_is_spelled() {
     assert_eq!(first.args_digest, again.args_digest);
 }
 
-#[test]
-fn version_suffixes_are_stripped() {
-    assert_eq!(Function::parse("check_availability_v17"), Some(Function::CheckAvailability));
-    assert_eq!(Function::parse("start_booking"), Some(Function::StartBooking));
-    assert_eq!(Function::parse("Start_Booking_V2"), None, "V is not v");
-    assert_eq!(Function::parse("start_booking_v"), None);
-    assert_eq!(Function::parse("book_appointment"), None);
-}
-
 /// A real call object: everything Retell sends is skipped except the fields we use.
 #[test]
 fn the_call_object_yields_its_identity_and_skips_the_transcript() {
