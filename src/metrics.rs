@@ -55,6 +55,13 @@ pub fn install() -> PrometheusHandle {
 }
 
 fn describe() {
+    describe_holds_and_bookings();
+    describe_calcom();
+    describe_front_door_and_actors();
+}
+
+/// Holds and bookings, with the seed's names.
+fn describe_holds_and_bookings() {
     describe_counter!(
         "reservation_created_total",
         "Holds (reservations) created, by service_type single|compound and service id"
@@ -87,6 +94,10 @@ fn describe() {
         "booking_slot_taken_after_offer_total",
         "start_booking found the slot taken although check_availability had offered it (the race the holds remove)"
     );
+}
+
+/// The calendar of record: Cal.com requests, circuit, outbox, mirrors.
+fn describe_calcom() {
     describe_histogram!(
         "calcom_request_duration_seconds",
         Unit::Seconds,
@@ -101,6 +112,10 @@ fn describe() {
         "availability_cache_requests_total",
         "Availability answers by result hit (busy times known from Cal.com) or miss"
     );
+}
+
+/// The HTTP front door, Retell's requests and the calendar actors.
+fn describe_front_door_and_actors() {
     describe_histogram!(
         "http_request_duration_seconds",
         Unit::Seconds,

@@ -147,6 +147,50 @@ pub fn document(with_metrics: bool) -> Value {
     schemas.insert("CalcomWebhook".into(), calcom::webhook_schema());
     schemas.insert("CalcomPerson".into(), calcom::person_schema());
 
+    retell_paths(&mut paths, calls, examples, &answer, webhook, inbound);
+    paths.insert("/calcom/webhook".into(), json!({"post": calcom::operation()}));
+    paths.insert("/health/live".into(), health::live());
+    paths.insert("/health/ready".into(), health::ready());
+    if with_metrics {
+        paths.insert("/metrics".into(), health::metrics());
+    }
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": {"operationId": "openapi", "tags": ["Operations"], "summary": "This document.",
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
+    );
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "slotkeeper",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Hair-salon bookings for phone agents: Retell custom functions answered in German, holds that cannot be \
+                double-booked, Cal.com as the calendar of record. Admin pages (`/admin`) are HTML behind a login and not part of this API.",
+        },
+        "tags": [{"name": "Retell"}, {"name": "Cal.com"}, {"name": "Operations"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "retellSignature": {"type": "apiKey", "in": "header", "name": "X-Retell-Signature",
+                    "description": "`v=<unix ms>,d=<hex HMAC-SHA256(raw body + v)>` keyed with the Retell API key; the timestamp must be within 5 minutes of the server's clock."},
+                "calcomSignature": {"type": "apiKey", "in": "header", "name": "X-Cal-Signature-256",
+                    "description": "Lowercase hex HMAC-SHA256 of the raw body, keyed with the salon's Cal.com webhook secret."},
+            },
+        },
+    })
+}
+
+/// The Retell operations: default mode, "args only" for any name, call webhooks, inbound calls.
+fn retell_paths(
+    paths: &mut Map<String, Value>,
+    calls: Vec<Value>,
+    examples: Map<String, Value>,
+    answer: &Value,
+    webhook: Value,
+    inbound: Value,
+) {
     paths.insert(
         "/retell/functions".into(),
         json!({"post": {
@@ -158,7 +202,7 @@ pub fn document(with_metrics: bool) -> Value {
                 A retry with the same call, function and arguments gets the stored answer (`X-Idempotent-Replay: true`).",
             "security": [{"retellSignature": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": calls}, "examples": examples}}},
-            "responses": function_responses(&answer),
+            "responses": function_responses(answer),
         }}),
     );
     let name_parameter = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "check_availability_v17"});
@@ -172,7 +216,7 @@ pub fn document(with_metrics: bool) -> Value {
             "security": [{"retellSignature": []}],
             "parameters": name_and_call_headers,
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
-            "responses": function_responses(&answer),
+            "responses": function_responses(answer),
         }}),
     );
     paths.insert(
@@ -209,38 +253,6 @@ pub fn document(with_metrics: bool) -> Value {
             }}), &[400, 401, 413, 415, 503]),
         }}),
     );
-    paths.insert("/calcom/webhook".into(), json!({"post": calcom::operation()}));
-    paths.insert("/health/live".into(), health::live());
-    paths.insert("/health/ready".into(), health::ready());
-    if with_metrics {
-        paths.insert("/metrics".into(), health::metrics());
-    }
-    paths.insert(
-        "/openapi.json".into(),
-        json!({"get": {"operationId": "openapi", "tags": ["Operations"], "summary": "This document.",
-            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
-    );
-
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "slotkeeper",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Hair-salon bookings for phone agents: Retell custom functions answered in German, holds that cannot be \
-                double-booked, Cal.com as the calendar of record. Admin pages (`/admin`) are HTML behind a login and not part of this API.",
-        },
-        "tags": [{"name": "Retell"}, {"name": "Cal.com"}, {"name": "Operations"}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "retellSignature": {"type": "apiKey", "in": "header", "name": "X-Retell-Signature",
-                    "description": "`v=<unix ms>,d=<hex HMAC-SHA256(raw body + v)>` keyed with the Retell API key; the timestamp must be within 5 minutes of the server's clock."},
-                "calcomSignature": {"type": "apiKey", "in": "header", "name": "X-Cal-Signature-256",
-                    "description": "Lowercase hex HMAC-SHA256 of the raw body, keyed with the salon's Cal.com webhook secret."},
-            },
-        },
-    })
 }
 
 /// `{"call_inbound": {"dynamic_variables": {…strings}, "metadata": {…}}}`, every part optional.
