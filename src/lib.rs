@@ -10,9 +10,18 @@
 //!                                         calcom: sync pool ──► Cal.com API v2 (or the simulator)
 //! ```
 //!
-//! Modules, from the inside out: [`domain`] (pure rules), [`calendar`] (actors), [`store`]
-//! (persistence), [`booking`] (what callers can do), [`calcom`] (the calendar of record),
-//! [`http`] (the only place that speaks HTTP), [`startup`] (wiring), [`cli`] (commands).
+//! The crate map (the workspace's other crates in `crates/README.md`):
+//!
+//! | module | keeps | may use |
+//! |---|---|---|
+//! | [`domain`] | the pure rules (crate `slotkeeper-domain`) | nothing with I/O |
+//! | [`calendar`] | BK-1 per stylist: the actor is the only writer of its slots; expiry timers, sweeper | domain, store |
+//! | [`store`] | durable state; the database refuses overlaps (constraint / trigger) | domain |
+//! | [`flags`] | run-time feature flags per tenant | store |
+//! | [`booking`] | what callers can do; tenant walls, replay policy (BK-3), German answers | calendar, store, flags, `booking::port` |
+//! | [`calcom`] | the calendar of record: client, circuit, rate limit, outbox-driven sync | calendar, store, flags, booking's port |
+//! | [`http`], [`admin`] | the only places that speak HTTP; they translate | booking, store, calcom |
+//! | [`startup`], [`cli`] | wiring and commands | everything |
 
 pub mod admin;
 pub mod booking;
