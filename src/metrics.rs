@@ -128,6 +128,10 @@ fn describe_front_door_and_actors() {
         "Time to answer one Retell function call (idempotency, booking layer, replays), by function"
     );
     describe_counter!("idempotent_replays_total", "Retell retries answered from the stored response, by function");
+    describe_counter!(
+        "idempotency_waits_total",
+        "Duplicates that waited for another node's first attempt, by outcome answered|timed_out"
+    );
     describe_counter!("webhook_rejected_total", "Rejected webhook or function requests, by source and reason");
     describe_counter!(
         "retell_webhook_events_total",
@@ -292,6 +296,10 @@ pub fn retell_function_duration(function: &'static str, took: Duration) {
 
 pub fn idempotent_replay(function: &'static str) {
     counter!("idempotent_replays_total", "function" => function).increment(1);
+}
+
+pub fn idempotency_wait(outcome: &'static str) {
+    counter!("idempotency_waits_total", "outcome" => outcome).increment(1);
 }
 
 pub fn webhook_rejected(source: &'static str, reason: &'static str) {

@@ -23,7 +23,7 @@ use super::command::Function;
 use crate::clock::Clock;
 use crate::domain::ReservationToken;
 use crate::domain::TenantId;
-use crate::store::{IdempotencyKey, Store};
+use crate::store::{Claim, IdempotencyKey, Store};
 
 /// An answer the work produced; `keep: false` answers are sent but not stored (a "try again in
 /// a minute" must not be replayed when the agent does try again).
@@ -49,6 +49,15 @@ pub struct Stored {
 pub struct Transient(pub String);
 
 type Shared = Arc<OnceCell<Result<Stored, Transient>>>;
+
+/// How long a claim on a key lasts: far above the request timeout, so a running request always
+/// owns its claim; a crashed node's claim is taken over after it.
+const CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// How long a duplicate waits for another node's first attempt (below the request timeout:
+/// past it the duplicate answers "try again", and Retell retries).
+const WAIT_FOR_OTHER: std::time::Duration = std::time::Duration::from_secs(8);
+/// Poll interval behind the cross-node signal.
+const POLL_OTHER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What makes two calls the same request: tenant, call id, function and normalised arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -76,11 +85,18 @@ pub struct Idempotency {
     store: Store,
     clock: Clock,
     running: Arc<DashMap<AnswerKey, Shared>>,
+    wait_for_other: std::time::Duration,
 }
 
 impl Idempotency {
     pub fn new(store: Store, clock: Clock) -> Self {
-        Self { store, clock, running: Arc::new(DashMap::new()) }
+        Self { store, clock, running: Arc::new(DashMap::new()), wait_for_other: WAIT_FOR_OTHER }
+    }
+
+    /// How long a duplicate waits for another node's first attempt (tests shorten it).
+    pub fn with_wait_for_other(mut self, wait: std::time::Duration) -> Self {
+        self.wait_for_other = wait;
+        self
     }
 
     /// Runs `work` once per key and returns its answer to every caller with that key.
@@ -108,6 +124,92 @@ impl Idempotency {
     }
 
     async fn execute<F, Fut>(&self, key: &AnswerKey, work: F) -> Result<Stored, Transient>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Fresh, Transient>>,
+    {
+        if !self.store.claims_keys() {
+            return self.execute_local(key, work).await;
+        }
+        let unavailable = |e: crate::store::StoreError| Transient(e.to_string());
+        let record = key.record();
+        let owner = format!("{}:{}", self.store.node_id(), &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        if let Some(replay) = self.claim(key, &record, &owner).await? {
+            return Ok(replay);
+        }
+        let topic = format!("answer:{}:{}:{}:{}", record.tenant, record.call_id, record.function, record.args_hash);
+        let outcome = work().await;
+        let result = match outcome {
+            Ok(Fresh { status, body, keep: true }) => {
+                let now = self.clock.now();
+                if !self.store.finish_claim(&record, &owner, status, &body, now).await.map_err(unavailable)? {
+                    // Only a process paused past CLAIM_LEASE gets here; the lease is far above the
+                    // request timeout, so a request that is still running owns its claim.
+                    tracing::error!(call_id = %key.call_id, function = key.function.name(), "an answer's claim ran out before it was stored; another request took the key over");
+                }
+                Ok(Stored { status, body: body.into(), replayed: false })
+            }
+            Ok(Fresh { status, body, keep: false }) => {
+                self.store.drop_claim(&record, &owner).await.map_err(unavailable)?;
+                Ok(Stored { status, body: body.into(), replayed: false })
+            }
+            Err(transient) => {
+                if let Err(err) = self.store.drop_claim(&record, &owner).await {
+                    tracing::warn!(error = %err, "could not give a claim back; it runs out by itself");
+                }
+                Err(transient)
+            }
+        };
+        self.store.signal(&topic).await;
+        result
+    }
+
+    /// Claims `record` for `owner`: `Ok(None)` when the key is ours to act on, `Ok(Some(answer))`
+    /// to replay; waits (bounded) while another node's request holds it.
+    async fn claim(&self, key: &AnswerKey, record: &IdempotencyKey, owner: &str) -> Result<Option<Stored>, Transient> {
+        let unavailable = |e: crate::store::StoreError| Transient(e.to_string());
+        let topic = format!("answer:{}:{}:{}:{}", record.tenant, record.call_id, record.function, record.args_hash);
+        let deadline = tokio::time::Instant::now() + self.wait_for_other;
+        let waited = std::sync::atomic::AtomicBool::new(false);
+        loop {
+            let attempt = self
+                .store
+                .wait_for(&topic, POLL_OTHER, deadline, || async {
+                    match self.store.claim_answer(record, owner, self.clock.now(), CLAIM_LEASE).await {
+                        Ok(Claim::Held { .. }) => {
+                            waited.store(true, std::sync::atomic::Ordering::Relaxed);
+                            None
+                        }
+                        other => Some(other),
+                    }
+                })
+                .await;
+            let Some(claim) = attempt else {
+                crate::metrics::idempotency_wait("timed_out");
+                return Err(Transient("the first attempt of this call is still running on another node".into()));
+            };
+            if waited.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                crate::metrics::idempotency_wait("answered");
+            }
+            match claim.map_err(unavailable)? {
+                Claim::Ours => return Ok(None),
+                Claim::Answered(status, body) => {
+                    if self.still_holds(key, &body).await.map_err(unavailable)? {
+                        return Ok(Some(Stored { status, body: body.into(), replayed: true }));
+                    }
+                    let now = self.clock.now();
+                    if self.store.supersede_answer(record, &body, owner, now, CLAIM_LEASE).await.map_err(unavailable)? {
+                        return Ok(None);
+                    }
+                }
+                Claim::Held { .. } => unreachable!("wait_for returns only answers and claims"),
+            }
+        }
+    }
+
+    /// One process (SQLite): the in-process single flight already made this the only execution
+    /// of `key`; the first stored answer wins.
+    async fn execute_local<F, Fut>(&self, key: &AnswerKey, work: F) -> Result<Stored, Transient>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fresh, Transient>>,

@@ -52,6 +52,8 @@ pub(super) async fn open_store(
     })
     .await?;
     store.migrate().await?;
+    // Other nodes' "answer stored" / "job done" signals reach this node's waiters.
+    store.listen_signals().await?;
     store.sync_catalogue(catalogue.tenants(), clock.now()).await?;
     let mut expired_while_down = Vec::new();
     for due in store.expire_due_holds(clock.now()).await? {

@@ -21,12 +21,14 @@ pub mod appointments;
 mod busy;
 mod calendar;
 mod catalogue;
+mod claims;
 mod mirrors;
 mod notify;
 mod outbox;
 mod records;
 pub mod report;
 mod row;
+mod signals;
 mod types;
 
 use std::str::FromStr;
@@ -39,6 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use appointments::PhaseUpdate;
 pub use calendar::{Conversion, ConvertResult, DueHold, HoldInsert};
+pub use claims::Claim;
 pub use mirrors::MirrorRecord;
 pub use notify::CalendarNotice;
 pub use outbox::{OutboxJob, OutboxKind, OutboxStatus, OutboxSummary};
@@ -117,6 +120,7 @@ pub enum BackendKind {
 pub(crate) struct Inner {
     pub(crate) backend: Backend,
     pub(crate) node_id: String,
+    pub(crate) signals: signals::Signals,
 }
 
 /// The store; cheap to clone.
@@ -170,7 +174,7 @@ impl Store {
                 redact_url(&options.url)
             )));
         };
-        Ok(Self { inner: Arc::new(Inner { backend, node_id: options.node_id.clone() }) })
+        Ok(Self { inner: Arc::new(Inner { backend, node_id: options.node_id.clone(), signals: Default::default() }) })
     }
 
     async fn open_sqlite(options: &StoreOptions) -> Result<Backend, StoreError> {
