@@ -35,6 +35,7 @@ pub use slotkeeper_domain as domain;
 pub mod flags;
 pub mod http;
 pub mod metrics;
+pub mod node;
 pub use slotkeeper_domain::secret;
 #[cfg(feature = "sim")]
 pub mod simulator;

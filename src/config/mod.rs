@@ -49,6 +49,8 @@ pub struct NodeSettings {
     /// Empty: a random id per start.
     #[serde(default)]
     pub id: String,
+    /// How long this process's lease on its node id lasts without renewal (renewed every third).
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -259,6 +261,7 @@ impl Settings {
         positive("holds.offer_ttl_secs", self.holds.offer_ttl_secs)?;
         positive("holds.sweeper_interval_secs", self.holds.sweeper_interval_secs)?;
         positive("holds.actor_call_timeout_ms", self.holds.actor_call_timeout_ms)?;
+        positive("node.lease_secs", self.node.lease_secs)?;
         positive("http.request_timeout_ms", self.http.request_timeout_ms)?;
         positive("http.body_limit_bytes", self.http.body_limit_bytes as u64)?;
         positive("http.retell_body_limit_bytes", self.http.retell_body_limit_bytes as u64)?;

@@ -38,6 +38,7 @@ use crate::clock::Clock;
 use crate::config::{ConfigError, Settings};
 use crate::domain::Catalogue;
 use crate::flags::Flags;
+use crate::node::NodeLease;
 use crate::store::{Store, StoreError};
 use crate::{http, metrics};
 #[cfg(feature = "sim")]
@@ -60,6 +61,8 @@ pub enum StartupError {
     /// A critical task (the HTTP server, the outbox poller, the notice listener) ended on its own.
     #[error("critical task stopped: {0}")]
     TaskStopped(&'static str),
+    #[error(transparent)]
+    Node(#[from] crate::node::NodeError),
     #[error("{0}")]
     Other(String),
 }
@@ -99,6 +102,8 @@ pub struct Application {
     router: axum::Router,
     metrics_addr: Option<SocketAddr>,
     parts: Parts,
+    /// This process's lease on its node id.
+    lease: NodeLease,
     shutdown: CancellationToken,
     tasks: TaskTracker,
     /// Critical tasks report here when they end on their own.
@@ -116,6 +121,8 @@ impl Application {
         metrics::register_series(&catalogue);
         let node_id = node_id(&settings);
         let (store, expired_while_down) = open_store(&settings, &catalogue, &clock, &node_id).await?;
+        let lease_ttl = chrono::TimeDelta::seconds(i64::try_from(settings.node.lease_secs).unwrap_or(i64::MAX / 1000));
+        let lease = NodeLease::take(&store, &clock, &node_id, lease_ttl).await?;
         let listener = bind(settings.http.addr).await?;
         let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
         let calcom = CalcomTarget::start(&settings, &catalogue, addr).await?;
@@ -175,9 +182,10 @@ impl Application {
             Some(internal) => Some(serve_metrics(internal, &parts, &tasks, &shutdown, &mut aborts).await?),
             None => None,
         };
+        aborts.push(lease.spawn_renewal(&tasks, shutdown.clone(), died_tx.clone()));
         aborts.extend(spawn_background(&parts, events, &tasks, &shutdown, died_tx).await?);
         tracing::info!(%addr, node = %node_id, database = %crate::store::redact_url(&settings.database.url), "slotkeeper is serving");
-        Ok(Self { addr, router, metrics_addr: bound_metrics, parts, shutdown, tasks, died, aborts })
+        Ok(Self { addr, router, metrics_addr: bound_metrics, parts, lease, shutdown, tasks, died, aborts })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -233,6 +241,7 @@ impl Application {
         }
         self.parts.sync.shutdown(grace).await;
         self.parts.calendars.shutdown(grace).await;
+        self.lease.release().await;
         self.parts.store.close().await;
         tracing::info!("shut down cleanly");
     }

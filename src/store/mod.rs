@@ -23,6 +23,7 @@ mod calendar;
 mod catalogue;
 mod claims;
 mod mirrors;
+mod nodes;
 mod notify;
 mod outbox;
 mod records;

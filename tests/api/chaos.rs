@@ -19,6 +19,7 @@
 
 mod caller;
 mod faults;
+mod identity;
 mod kill;
 mod node;
 mod nodes;

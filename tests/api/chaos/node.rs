@@ -49,6 +49,8 @@ pub fn chaos_env(name: &str, db_url: &str, calcom_url: &str, extra: &[(&str, Str
         ("CALCOM__OUTBOX__POLL_INTERVAL_MS", "100".into()),
         // A dead process's claimed jobs are taken over this soon.
         ("CALCOM__OUTBOX__LEASE_SECS", "3".into()),
+        // A killed node's id is free again this soon (its restart waits the rest of it out).
+        ("NODE__LEASE_SECS", "3".into()),
         ("HOLDS__SWEEPER_INTERVAL_SECS", "1".into()),
         ("LOG__FILTER", "warn".into()),
         ("HTTP__SHUTDOWN_GRACE_MS", "1000".into()),
@@ -98,9 +100,8 @@ impl Node {
         node
     }
 
-    async fn boot(&mut self) {
-        assert!(self.process.is_none(), "{} is already running", self.name);
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    /// The `serve` command of this node on `addr`, with its settings and nothing from the shell.
+    fn command(&self, addr: SocketAddr) -> Command {
         let mut command = Command::new(binary());
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("SLOTKEEPER") {
@@ -119,6 +120,46 @@ impl Node {
         for (key, value) in &self.env {
             command.env(format!("SLOTKEEPER__{key}"), value);
         }
+        command
+    }
+
+    /// Starts one more process with this node's settings (so its id) and waits until it exits:
+    /// its status and what it wrote. For processes that must be refused at start.
+    pub async fn start_refused(&self, within: Duration) -> (std::process::ExitStatus, String) {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut process = self.command(addr).spawn().expect("the slotkeeper binary starts");
+        let output: Arc<Mutex<Vec<u8>>> = Arc::default();
+        drain(process.stdout.take().unwrap(), output.clone());
+        drain(process.stderr.take().unwrap(), output.clone());
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = process.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = process.kill();
+                let _ = process.wait();
+                panic!("a second {} was not refused within {within:?}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let text = String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+        (status, text)
+    }
+
+    /// SIGSTOP (`false`) or SIGCONT (`true`): a VM freeze or a long GC pause, and its end.
+    pub fn set_running(&self, running: bool) {
+        let pid = self.process.as_ref().expect("the node runs").id();
+        let signal = if running { "-CONT" } else { "-STOP" };
+        let status = Command::new("kill").arg(signal).arg(pid.to_string()).status().expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    async fn boot(&mut self) {
+        assert!(self.process.is_none(), "{} is already running", self.name);
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut command = self.command(addr);
         let mut process = command.spawn().expect("the slotkeeper binary starts");
         drain(process.stdout.take().unwrap(), self.output.clone());
         drain(process.stderr.take().unwrap(), self.output.clone());
