@@ -106,6 +106,10 @@ fn describe_calcom() {
     describe_gauge!("calcom_circuit_state", "Cal.com circuit breaker per tenant: 0 closed, 1 half-open, 2 open");
     describe_gauge!("calcom_outbox_pending", "Outbox jobs waiting for Cal.com (pending or in flight)");
     describe_gauge!("calcom_outbox_dead_letters", "Outbox jobs parked after their last retry");
+    describe_counter!(
+        "calcom_outbox_fenced_total",
+        "Writes of outbox claims that another claim had taken over, refused by their stale fencing token"
+    );
     describe_counter!("calcom_mirror_skipped_total", "Hold mirrors not sent to Cal.com, by reason budget|circuit_open");
     describe_counter!("calcom_rate_limited_total", "429 answers received from Cal.com");
     describe_counter!(
@@ -246,6 +250,10 @@ pub fn booking_phases(parallel: bool, took: Duration) {
 
 pub fn booking(outcome: &'static str) {
     counter!("booking_total", "outcome" => outcome).increment(1);
+}
+
+pub fn outbox_fenced() {
+    counter!("calcom_outbox_fenced_total").increment(1);
 }
 
 pub fn slot_taken_after_offer() {

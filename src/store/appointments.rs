@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::busy::{Owner, occupy};
-use super::outbox::INSERT_OUTBOX;
+use super::outbox::{Fence, INSERT_OUTBOX, fence_clause};
 use super::row::DbRow;
 use super::types::*;
 use super::{Store, StoreError, with_read, with_write};
@@ -275,19 +275,24 @@ impl Store {
         })
     }
 
-    /// Records a phase's Cal.com state.
+    /// Records a phase's Cal.com state, under the outbox claim `fence` (refused with
+    /// [`StoreError::Fenced`] once another claim of the job has taken over).
     pub async fn update_phase(
         &self,
+        fence: Fence,
         id: &AppointmentId,
         update: &PhaseUpdate,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let sql = "UPDATE appointment_phases SET sync_status = $3, \
+        let sql = format!(
+            "UPDATE appointment_phases SET sync_status = $3, \
             calcom_booking_uid = COALESCE($4, calcom_booking_uid), calcom_booking_id = COALESCE($5, calcom_booking_id), \
             sync_error = $6, sync_attempts = sync_attempts + $7, updated_at = $8 \
-            WHERE appointment_id = $1 AND seq = $2";
-        with_write!(self, pool => {
-            sqlx::query(sql)
+            WHERE appointment_id = $1 AND seq = $2 AND {}",
+            fence_clause(9, 10)
+        );
+        let written = with_write!(self, pool => {
+            Ok::<_, StoreError>(sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())
                 .bind(i32::from(update.seq))
                 .bind(update.status.as_str())
@@ -296,28 +301,46 @@ impl Store {
                 .bind(update.error.as_deref())
                 .bind(i32::from(update.attempted))
                 .bind(now)
+                .bind(fence.job)
+                .bind(fence.token)
                 .execute(pool)
-                .await?;
-            Ok(())
-        })
+                .await?
+                .rows_affected())
+        })?;
+        fenced(fence, written)
     }
 
+    /// Records where the appointment stands at Cal.com, under the outbox claim `fence`.
     pub async fn set_sync_state(
         &self,
+        fence: Fence,
         id: &AppointmentId,
         state: SyncState,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        with_write!(self, pool => {
-            sqlx::query("UPDATE appointments SET sync_state = $2, updated_at = $3 WHERE id = $1")
+        let sql = format!(
+            "UPDATE appointments SET sync_state = $2, updated_at = $3 WHERE id = $1 AND {}",
+            fence_clause(4, 5)
+        );
+        let written = with_write!(self, pool => {
+            Ok::<_, StoreError>(sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())
                 .bind(state.as_str())
                 .bind(now)
+                .bind(fence.job)
+                .bind(fence.token)
                 .execute(pool)
-                .await?;
-            Ok(())
-        })
+                .await?
+                .rows_affected())
+        })?;
+        fenced(fence, written)
     }
+}
+
+/// A fenced write that matched no row: the claim was taken over (the row itself exists: the job
+/// that writes it has just read it).
+fn fenced(fence: Fence, written: u64) -> Result<(), StoreError> {
+    if written == 0 { Err(StoreError::Fenced(fence.job)) } else { Ok(()) }
 }
 
 pub(crate) fn appointment_from_row(row: &impl DbRow, phases: Vec<AppointmentPhase>) -> Result<Appointment, StoreError> {

@@ -45,7 +45,7 @@ pub use calendar::{Conversion, ConvertResult, DueHold, HoldInsert};
 pub use claims::Claim;
 pub use mirrors::MirrorRecord;
 pub use notify::CalendarNotice;
-pub use outbox::{OutboxJob, OutboxKind, OutboxStatus, OutboxSummary};
+pub use outbox::{Fence, OutboxJob, OutboxKind, OutboxStatus, OutboxSummary};
 pub use records::{CallRecord, FlagChange, FlagRow, IdempotencyKey, REPLAY_WINDOW_SECS};
 pub use types::*;
 
@@ -67,6 +67,10 @@ pub enum StoreError {
     /// A row could not be read back into our types.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A write made under an outbox claim that another claim has taken over since (its fencing
+    /// token is stale): the database matched no row, nothing was written.
+    #[error("stale fencing token: outbox job {0} was claimed again")]
+    Fenced(i64),
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("database error: {0}")]

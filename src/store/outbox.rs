@@ -2,8 +2,11 @@
 //!
 //! A job row is written in the same transaction as the booking change it mirrors, so a booking
 //! the caller heard about always reaches Cal.com eventually (BK-5), also after `kill -9`. Workers
-//! claim jobs with a lease; every later update is fenced by the lease owner, so a worker whose
-//! lease was taken over (it hung, its node died) cannot overwrite the new owner's result. Jobs of
+//! claim jobs with a lease, and every claim increments the job's fencing token (`lease_token`).
+//! Every later write of the claim — the job row, and the appointment and phase rows it updates
+//! (see [`Fence`]) — names that token in its `WHERE` clause, so the database itself refuses the
+//! writes of a worker whose claim was taken over (it hung, its node was paused past the lease,
+//! or its own node claimed the job again): a stale token matches no row. Jobs of
 //! one appointment run in order: a job is claimable only when no earlier job of the same
 //! appointment is unfinished (a cancel never overtakes its create).
 
@@ -25,6 +28,21 @@ text_enum!(
     OutboxStatus { Pending => "pending", InFlight => "in_flight", Done => "done", Dead => "dead" }
 );
 
+/// A claim's fencing token: the job and the token its claim got. Writes made under a claim
+/// carry it and match no row once another claim of the job has taken over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    pub job: i64,
+    pub token: i64,
+}
+
+/// The condition a fenced write adds, with the job id in `$j` and the token in `$t`.
+pub(crate) fn fence_clause(j: u8, t: u8) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM calcom_outbox f WHERE f.id = ${j} AND f.lease_token = ${t} AND f.status = 'in_flight')"
+    )
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OutboxJob {
     pub id: i64,
@@ -33,10 +51,19 @@ pub struct OutboxJob {
     pub kind: OutboxKind,
     pub status: OutboxStatus,
     pub attempts: i32,
+    /// The fencing token of the claim that returned this job (0 for an unclaimed job).
+    pub lease_token: i64,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl OutboxJob {
+    /// The fence of the claim that returned this job.
+    pub fn fence(&self) -> Fence {
+        Fence { job: self.id, token: self.lease_token }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -46,8 +73,7 @@ pub struct OutboxSummary {
     pub dead: u64,
 }
 
-const JOB_COLUMNS: &str =
-    "id, tenant_id, appointment_id, kind, status, attempts, next_attempt_at, last_error, created_at, updated_at";
+pub(crate) const JOB_COLUMNS: &str = "id, tenant_id, appointment_id, kind, status, attempts, lease_token, next_attempt_at, last_error, created_at, updated_at";
 
 /// Due or abandoned jobs whose appointment has no earlier unfinished job.
 const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $1) OR (o.status = 'in_flight' AND o.lease_until < $1)) \
@@ -82,7 +108,7 @@ impl Store {
             Backend::Sqlite { .. } => "",
         };
         let sql = format!(
-            "UPDATE calcom_outbox SET status = 'in_flight', lease_owner = $2, lease_until = $3, updated_at = $1 \
+            "UPDATE calcom_outbox SET status = 'in_flight', lease_owner = $2, lease_until = $3, lease_token = lease_token + 1, updated_at = $1 \
              WHERE id IN (SELECT o.id FROM calcom_outbox o WHERE {CLAIMABLE} ORDER BY o.next_attempt_at, o.id LIMIT $4 {lock}) \
              RETURNING {JOB_COLUMNS}"
         );
@@ -103,7 +129,7 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<OutboxJob>, StoreError> {
         let sql = format!(
-            "UPDATE calcom_outbox SET status = 'in_flight', lease_owner = $2, lease_until = $3, updated_at = $1 \
+            "UPDATE calcom_outbox SET status = 'in_flight', lease_owner = $2, lease_until = $3, lease_token = lease_token + 1, updated_at = $1 \
              WHERE id = $4 AND id IN (SELECT o.id FROM calcom_outbox o WHERE o.id = $4 AND {CLAIMABLE}) \
              RETURNING {JOB_COLUMNS}"
         );
@@ -113,46 +139,39 @@ impl Store {
         })
     }
 
-    /// Extends a lease the owner still holds (long jobs); `false` if it was taken over.
-    pub async fn renew_lease(&self, id: i64, owner: &str, lease_until: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Extends a lease the claim still holds (long jobs); `false` if it was taken over.
+    pub async fn renew_lease(&self, fence: Fence, lease_until: DateTime<Utc>) -> Result<bool, StoreError> {
         let sql =
-            "UPDATE calcom_outbox SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
-        with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(lease_until).execute(pool).await?.rows_affected() == 1))
+            "UPDATE calcom_outbox SET lease_until = $3 WHERE id = $1 AND lease_token = $2 AND status = 'in_flight'";
+        with_write!(self, pool => Ok(sqlx::query(sql).bind(fence.job).bind(fence.token).bind(lease_until).execute(pool).await?.rows_affected() == 1))
     }
 
-    pub async fn finish_job(&self, id: i64, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn finish_job(&self, fence: Fence, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let sql = "UPDATE calcom_outbox SET status = 'done', attempts = attempts + 1, last_error = NULL, lease_until = NULL, updated_at = $3 \
-                   WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
-        with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(now).execute(pool).await?.rows_affected() == 1))
+                   WHERE id = $1 AND lease_token = $2 AND status = 'in_flight'";
+        with_write!(self, pool => Ok(sqlx::query(sql).bind(fence.job).bind(fence.token).bind(now).execute(pool).await?.rows_affected() == 1))
     }
 
     /// Schedules another attempt. `count_attempt` is false when the job did not run at all
     /// (circuit open, rate limited): such delays do not use up the retry budget.
     pub async fn retry_job(
         &self,
-        id: i64,
-        owner: &str,
+        fence: Fence,
         next_at: DateTime<Utc>,
         error: &str,
         count_attempt: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE calcom_outbox SET status = 'pending', attempts = attempts + $5, next_attempt_at = $3, last_error = $4, \
-                   lease_until = NULL, updated_at = $6 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
-        with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(next_at).bind(error).bind(i32::from(count_attempt)).bind(now).execute(pool).await?.rows_affected() == 1))
+                   lease_until = NULL, updated_at = $6 WHERE id = $1 AND lease_token = $2 AND status = 'in_flight'";
+        with_write!(self, pool => Ok(sqlx::query(sql).bind(fence.job).bind(fence.token).bind(next_at).bind(error).bind(i32::from(count_attempt)).bind(now).execute(pool).await?.rows_affected() == 1))
     }
 
     /// Parks a job after its last retry: visible on the admin page and in `calcom_outbox_dead_letters`.
-    pub async fn dead_letter_job(
-        &self,
-        id: i64,
-        owner: &str,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    pub async fn dead_letter_job(&self, fence: Fence, error: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let sql = "UPDATE calcom_outbox SET status = 'dead', attempts = attempts + 1, last_error = $3, lease_until = NULL, updated_at = $4 \
-                   WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'";
-        with_write!(self, pool => Ok(sqlx::query(sql).bind(id).bind(owner).bind(error).bind(now).execute(pool).await?.rows_affected() == 1))
+                   WHERE id = $1 AND lease_token = $2 AND status = 'in_flight'";
+        with_write!(self, pool => Ok(sqlx::query(sql).bind(fence.job).bind(fence.token).bind(error).bind(now).execute(pool).await?.rows_affected() == 1))
     }
 
     /// Puts dead letters back in the queue: one (`Some(id)`, the admin "retry" button, limited to
@@ -218,6 +237,7 @@ pub(crate) fn job_from_row(row: &impl DbRow) -> Result<OutboxJob, StoreError> {
         kind: OutboxKind::parse(&row.text("kind")?).ok_or_else(|| StoreError::corrupt("outbox kind"))?,
         status: OutboxStatus::parse(&row.text("status")?).ok_or_else(|| StoreError::corrupt("outbox status"))?,
         attempts: row.int("attempts")? as i32,
+        lease_token: row.int("lease_token")?,
         next_attempt_at: row.time("next_attempt_at")?,
         last_error: row.opt_text("last_error")?,
         created_at: row.time("created_at")?,

@@ -23,6 +23,7 @@ mod identity;
 mod kill;
 mod node;
 mod nodes;
+mod stall;
 mod verify;
 
 use std::net::SocketAddr;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use slotkeeper::config::Settings;
 use slotkeeper::domain::{AppointmentId, Catalogue, Interval, ReservationToken};
+use slotkeeper::store::appointments::PhaseUpdate;
 use slotkeeper::store::*;
 
 use crate::helpers::{Backend, TestDb, test_now};
@@ -390,13 +391,46 @@ async fn outbox_jobs_of_one_appointment_run_in_order_and_leases_fence_stale_work
     let taken_over =
         f.store.claim_due_jobs("node-b", after_lease, after_lease + TimeDelta::seconds(60), 10).await.unwrap();
     assert_eq!(taken_over.iter().map(|j| j.id).collect::<Vec<_>>(), vec![create.id]);
-    assert!(!f.store.finish_job(create.id, "node-a", after_lease).await.unwrap(), "the stale worker is fenced off");
-    assert!(f.store.finish_job(create.id, "node-b", after_lease).await.unwrap());
+    assert!(taken_over[0].lease_token > create.lease_token, "every claim gets a higher fencing token");
+    assert!(!f.store.finish_job(create.fence(), after_lease).await.unwrap(), "the stale worker is fenced off");
+    let update = PhaseUpdate {
+        seq: 0,
+        status: PhaseSync::Failed,
+        booking_uid: None,
+        booking_id: None,
+        error: Some("late".into()),
+        attempted: true,
+    };
+    assert!(
+        matches!(
+            f.store.update_phase(create.fence(), &apt.id, &update, after_lease).await,
+            Err(StoreError::Fenced(id)) if id == create.id
+        ),
+        "the stale worker's phase write is refused by the database"
+    );
+    assert!(matches!(
+        f.store.set_sync_state(create.fence(), &apt.id, SyncState::Failed, after_lease).await,
+        Err(StoreError::Fenced(_))
+    ));
+    // node-b stalls too, and node-b itself (same owner name) claims the job again: the token,
+    // not the name, tells the two claims apart.
+    let later_still = after_lease + TimeDelta::seconds(61);
+    let again = f.store.claim_due_jobs("node-b", later_still, later_still + TimeDelta::seconds(60), 10).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![create.id]);
+    assert!(!f.store.renew_lease(taken_over[0].fence(), later_still).await.unwrap(), "same name, stale token");
+    let mut synced = update.clone();
+    synced.status = PhaseSync::Synced;
+    f.store.update_phase(again[0].fence(), &apt.id, &synced, later_still).await.unwrap();
+    f.store.set_sync_state(again[0].fence(), &apt.id, SyncState::Synced, later_still).await.unwrap();
+    let stored = f.store.get_appointment(&apt.id).await.unwrap().unwrap();
+    assert_eq!(stored.phases[0].sync_status, PhaseSync::Synced, "only the live claim's write landed");
+    assert!(f.store.finish_job(again[0].fence(), later_still).await.unwrap());
+    let after_lease = later_still;
     let next = f.store.claim_due_jobs("node-b", after_lease, after_lease + TimeDelta::seconds(60), 10).await.unwrap();
     assert_eq!(next.iter().map(|j| j.kind).collect::<Vec<_>>(), vec![OutboxKind::Cancel]);
     assert!(
         f.store
-            .retry_job(next[0].id, "node-b", after_lease + TimeDelta::seconds(5), "503", true, after_lease)
+            .retry_job(next[0].fence(), after_lease + TimeDelta::seconds(5), "503", true, after_lease)
             .await
             .unwrap()
     );
@@ -404,7 +438,7 @@ async fn outbox_jobs_of_one_appointment_run_in_order_and_leases_fence_stale_work
     let due = after_lease + TimeDelta::seconds(5);
     let retried = f.store.claim_due_jobs("node-b", due, due + TimeDelta::seconds(60), 10).await.unwrap();
     assert_eq!(retried[0].attempts, 1);
-    assert!(f.store.dead_letter_job(retried[0].id, "node-b", "gave up", due).await.unwrap());
+    assert!(f.store.dead_letter_job(retried[0].fence(), "gave up", due).await.unwrap());
     assert_eq!(f.store.outbox_summary().await.unwrap(), OutboxSummary { pending: 0, in_flight: 0, dead: 1 });
     assert_eq!(f.store.redrive_jobs(None, None, due, due).await.unwrap(), 1);
     assert_eq!(f.store.outbox_summary().await.unwrap().pending, 1);

@@ -26,8 +26,8 @@ use crate::domain::Tenant;
 use crate::metrics;
 use crate::store::appointments::PhaseUpdate;
 use crate::store::{
-    Appointment, AppointmentPhase, AppointmentStatus, OutboxJob, OutboxKind, PhaseSync, ReservationKind, StoreError,
-    SyncState,
+    Appointment, AppointmentPhase, AppointmentStatus, Fence, OutboxJob, OutboxKind, PhaseSync, ReservationKind,
+    StoreError, SyncState,
 };
 
 mod undo;
@@ -102,15 +102,21 @@ pub(super) async fn run(engine: &Engine, job: OutboxJob) {
         }
     };
     let now = engine.clock.now();
-    let owner = engine.node_id.as_str();
     let outcome = match step {
         Ok(Step::Done(outcome)) => {
-            if let Err(err) = engine.store.finish_job(job.id, owner, now).await {
+            if let Err(err) = engine.store.finish_job(job.fence(), now).await {
                 tracing::warn!(job = job.id, error = %err, "could not mark outbox job done; it will run again and find its work done");
             }
             outcome
         }
         Ok(Step::Retry { error, counted, after }) => schedule_retry(engine, &job, &error, counted, after).await,
+        Err(StoreError::Fenced(_)) => {
+            // Another claim took the job over while this one was stalled: the database refused
+            // this claim's write, and the new owner runs the job to its end.
+            tracing::warn!(job = job.id, token = job.lease_token, appointment = %job.appointment_id, "outbox job's claim was taken over; its late write was refused");
+            metrics::outbox_fenced();
+            SyncOutcome::Pending
+        }
         Err(err) => {
             // The lease runs out and the job is claimed again.
             tracing::warn!(job = job.id, error = %err, "outbox job could not reach the store");
@@ -122,6 +128,8 @@ pub(super) async fn run(engine: &Engine, job: OutboxJob) {
         outcome = ?outcome, took_ms = started.elapsed().as_millis() as u64, "cal.com sync job ran"
     );
     engine.notify(job.id, outcome);
+    // A caller waiting on another node for this job hears of its end at once (issue 18).
+    engine.store.signal(&format!("job:{}", job.id)).await;
 }
 
 /// Renews the job's lease every third of its length; returns once another worker owns the job.
@@ -139,7 +147,7 @@ async fn keep_lease(engine: &Engine, job: &OutboxJob) {
 /// proof of that: the caller carries on and the next renewal tells).
 async fn still_owner(engine: &Engine, job: &OutboxJob) -> bool {
     let until = engine.clock.now() + engine.lease();
-    match engine.store.renew_lease(job.id, &engine.node_id, until).await {
+    match engine.store.renew_lease(job.fence(), until).await {
         Ok(owned) => owned,
         Err(err) => {
             tracing::warn!(job = job.id, error = %err, "could not renew the outbox lease");
@@ -156,13 +164,12 @@ async fn schedule_retry(
     after: Option<Duration>,
 ) -> SyncOutcome {
     let now = engine.clock.now();
-    let owner = engine.node_id.as_str();
     let backoff = &engine.settings.retry_backoff_secs;
     let attempts = if counted { job.attempts as usize + 1 } else { job.attempts as usize };
     if counted && attempts > backoff.len() {
         tracing::error!(job = job.id, appointment = %job.appointment_id, error, "outbox job failed after its last retry; dead letter");
         metrics::booking("dead_letter");
-        if let Err(err) = engine.store.dead_letter_job(job.id, owner, error, now).await {
+        if let Err(err) = engine.store.dead_letter_job(job.fence(), error, now).await {
             tracing::warn!(job = job.id, error = %err, "could not park the dead letter");
         }
         return SyncOutcome::Pending;
@@ -170,7 +177,7 @@ async fn schedule_retry(
     let base = if counted { Duration::from_secs(backoff[attempts - 1]) } else { Duration::from_secs(1) };
     let wait = after.map_or(base, |a| a.max(base));
     let next = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::seconds(60));
-    if let Err(err) = engine.store.retry_job(job.id, owner, next, error, counted, now).await {
+    if let Err(err) = engine.store.retry_job(job.fence(), next, error, counted, now).await {
         tracing::warn!(job = job.id, error = %err, "could not schedule the retry");
     }
     SyncOutcome::Pending
@@ -194,7 +201,7 @@ async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
     let todo: Vec<&AppointmentPhase> =
         appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced).collect();
     if todo.is_empty() {
-        engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
+        engine.store.set_sync_state(job.fence(), &appointment.id, SyncState::Synced, engine.clock.now()).await?;
         return Ok(Step::Done(SyncOutcome::Synced));
     }
     let (mirrors, unsettled) = settled_mirrors(engine, &appointment).await?;
@@ -202,14 +209,22 @@ async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
     let started = Instant::now();
     let mut results = Vec::with_capacity(todo.len());
     if parallel {
-        let bookings = todo
-            .iter()
-            .map(|phase| book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned(), unsettled));
+        let bookings = todo.iter().map(|phase| {
+            book_phase(engine, job.fence(), &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned(), unsettled)
+        });
         results = futures::future::join_all(bookings).await;
     } else {
         for phase in &todo {
-            let result =
-                book_phase(engine, &tenant, &appointment, phase, mirrors.get(&phase.seq).cloned(), unsettled).await;
+            let result = book_phase(
+                engine,
+                job.fence(),
+                &tenant,
+                &appointment,
+                phase,
+                mirrors.get(&phase.seq).cloned(),
+                unsettled,
+            )
+            .await;
             let refused = matches!(result, PhaseResult::Refused(_));
             results.push(result);
             if refused {
@@ -220,7 +235,7 @@ async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
     metrics::booking_phases(parallel, started.elapsed());
     tracing::info!(appointment = %appointment.id, phases = todo.len(), mode = if parallel { "parallel" } else { "sequential" }, took_ms = started.elapsed().as_millis() as u64, "cal.com phase bookings settled");
     if results.iter().all(|r| matches!(r, PhaseResult::Synced)) {
-        engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
+        engine.store.set_sync_state(job.fence(), &appointment.id, SyncState::Synced, engine.clock.now()).await?;
         metrics::booking("synced");
         return Ok(Step::Done(SyncOutcome::Synced));
     }
@@ -231,7 +246,7 @@ async fn create(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
         if !still_owner(engine, job).await {
             return Ok(Step::Retry { error: "lease lost before compensation".into(), counted: false, after: None });
         }
-        undo::compensate(engine, &tenant, &appointment, &reason).await?;
+        undo::compensate(engine, job.fence(), &tenant, &appointment, &reason).await?;
         return Ok(Step::Done(SyncOutcome::Failed));
     }
     Ok(merge_retries(results))
@@ -297,6 +312,7 @@ fn phase_id(appointment: &Appointment, phase: &AppointmentPhase) -> String {
 
 async fn book_phase(
     engine: &Engine,
+    fence: Fence,
     tenant: &Tenant,
     appointment: &Appointment,
     phase: &AppointmentPhase,
@@ -319,7 +335,7 @@ async fn book_phase(
             attempted,
         };
         async move {
-            if let Err(err) = store.update_phase(&appointment.id, &update, engine.clock.now()).await {
+            if let Err(err) = store.update_phase(fence, &appointment.id, &update, engine.clock.now()).await {
                 tracing::warn!(appointment = %appointment.id, seq = phase.seq, error = %err, "could not record a phase result");
             }
         }
@@ -373,6 +389,15 @@ async fn book_phase(
         }
         Err(err) => {
             let taken = matches!(err, CallError::Calcom(CalcomError::SlotTaken { .. }));
+            // The slot may be taken by this very phase: an earlier claim of the job, stalled past
+            // its lease, sent it too. Its metadata tells (BK-5).
+            if taken
+                && let Ok(Some((uid, booking_id))) =
+                    find_existing(engine, tenant, event_type, phase.start, phase.end, &id).await
+            {
+                record(PhaseSync::Synced, Some(&uid), Some(booking_id), None, false).await;
+                return PhaseResult::Synced;
+            }
             let mut result = PhaseResult::from_call(err);
             if taken
                 && let Some((why, counted)) =

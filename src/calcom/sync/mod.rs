@@ -44,6 +44,7 @@ use crate::config::CalcomSettings;
 use crate::domain::{Catalogue, ReservationToken, StaffKey, Tenant, TenantId};
 use crate::flags::Flags;
 use crate::metrics;
+use crate::store::SyncState;
 use crate::store::{OutboxSummary, Store};
 use engine::{BreakerClock, Engine};
 pub use error::SyncError;
@@ -225,16 +226,34 @@ impl SyncHandle {
         let (sender, mut receiver) = watch::channel(None);
         engine.waiters.insert(booked.outbox_job, sender);
         let now = engine.clock.now();
+        let mut elsewhere = false;
         match engine.store.claim_job(booked.outbox_job, &engine.node_id, now, now + engine.lease()).await {
             Ok(Some(job)) => self.dispatch(job),
-            Ok(None) => {}
+            // Another node's poller claimed it first (or this node's, then it tells us here).
+            Ok(None) => elsewhere = !engine.local_jobs.contains(&booked.outbox_job),
             Err(err) => {
-                tracing::warn!(tenant = %tenant.id, error = %err, "could not claim the booking's outbox job; the poller will")
+                tracing::warn!(tenant = %tenant.id, error = %err, "could not claim the booking's outbox job; the poller will");
+                elsewhere = true;
             }
         }
-        let outcome = tokio::time::timeout(budget, receiver.wait_for(Option::is_some)).await;
+        let local = async { receiver.wait_for(Option::is_some).await.ok().and_then(|v| *v) };
+        let outcome = tokio::time::timeout(budget, async {
+            if !elsewhere {
+                return local.await;
+            }
+            // The node that runs the job signals its end (`job:<id>`, LISTEN/NOTIFY); the
+            // appointment's sync state tells how it ended, also when the signal is lost.
+            let deadline = tokio::time::Instant::now() + budget;
+            let topic = format!("job:{}", booked.outbox_job);
+            let remote = engine.store.wait_for(&topic, REMOTE_POLL, deadline, || settled(engine, booked));
+            tokio::select! {
+                outcome = local => outcome,
+                outcome = remote => outcome,
+            }
+        })
+        .await;
         match outcome {
-            Ok(Ok(value)) => value.unwrap_or(SyncOutcome::Pending),
+            Ok(Some(value)) => value,
             _ => {
                 engine.waiters.remove(&booked.outbox_job);
                 tracing::info!(appointment = %booked.appointment_id, budget_ms = budget.as_millis() as u64, "cal.com not done within the budget; the outbox finishes it");
@@ -319,5 +338,18 @@ impl crate::booking::CalendarSync for SyncHandle {
 
     fn kick(&self) {
         SyncHandle::kick(self)
+    }
+}
+
+/// How often a caller whose booking another node syncs looks at it, when no signal came.
+const REMOTE_POLL: Duration = Duration::from_millis(200);
+
+/// How the booking's create job ended, once it has: from the appointment's sync state.
+async fn settled(engine: &Engine, booked: &Booked) -> Option<SyncOutcome> {
+    let appointment = engine.store.get_appointment(&booked.appointment_id).await.ok().flatten()?;
+    match appointment.sync_state {
+        SyncState::Synced => Some(SyncOutcome::Synced),
+        SyncState::Failed | SyncState::Compensated => Some(SyncOutcome::Failed),
+        SyncState::Pending => None,
     }
 }

@@ -187,8 +187,7 @@ const APPOINTMENT_COLUMNS: &str = "id, tenant_id, staff_id, service_id, reservat
     reschedule_count, created_at, updated_at";
 const PHASE_COLUMNS: &str = "appointment_id, seq, name, start_time, end_time, staff_busy, calcom_event_type_id, \
     calcom_booking_uid, calcom_booking_id, calcom_reservation_uid, sync_status, sync_attempts, sync_error";
-const JOB_COLUMNS: &str =
-    "id, tenant_id, appointment_id, kind, status, attempts, next_attempt_at, last_error, created_at, updated_at";
+use super::outbox::JOB_COLUMNS;
 
 mod accounts;
 mod listings;

@@ -10,13 +10,14 @@ use super::*;
 /// All or nothing: cancel what was booked (reverse order), fail the appointment, free its slot.
 pub(super) async fn compensate(
     engine: &Engine,
+    fence: Fence,
     tenant: &Tenant,
     appointment: &Appointment,
     reason: &str,
 ) -> Result<(), StoreError> {
     tracing::warn!(appointment = %appointment.id, reason, "a phase was refused by cal.com; cancelling the booked phases");
     let current = engine.store.get_appointment(&appointment.id).await?.unwrap_or_else(|| appointment.clone());
-    let all_undone = cancel_phases(engine, tenant, &current).await;
+    let all_undone = cancel_phases(engine, fence, tenant, &current).await;
     let key = current.staff_key();
     let (id, why) = (current.id.clone(), format!("cal.com refused: {reason}"));
     if let Err(err) = engine
@@ -28,7 +29,7 @@ pub(super) async fn compensate(
         engine.store.fail_appointment(&current.tenant, &current.id, &why, engine.clock.now()).await?;
     }
     let state = if all_undone { SyncState::Compensated } else { SyncState::Failed };
-    engine.store.set_sync_state(&current.id, state, engine.clock.now()).await?;
+    engine.store.set_sync_state(fence, &current.id, state, engine.clock.now()).await?;
     if !all_undone {
         // Keep trying to cancel what is left, through the outbox.
         engine.store.enqueue_job(&current.tenant, &current.id, OutboxKind::Cancel, engine.clock.now()).await?;
@@ -38,7 +39,7 @@ pub(super) async fn compensate(
 }
 
 /// Cancels every phase that is (or may be) booked at Cal.com, newest first. `true` when none is left.
-async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointment) -> bool {
+async fn cancel_phases(engine: &Engine, fence: Fence, tenant: &Tenant, appointment: &Appointment) -> bool {
     let mut all_done = true;
     for phase in appointment.phases.iter().rev().filter(|p| p.staff_busy) {
         let mut uid = phase.booking_uid.clone();
@@ -80,7 +81,7 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
                 error: None,
                 attempted: false,
             };
-            let _ = engine.store.update_phase(&appointment.id, &update, engine.clock.now()).await;
+            let _ = engine.store.update_phase(fence, &appointment.id, &update, engine.clock.now()).await;
         }
         all_done &= done;
     }
@@ -90,10 +91,10 @@ async fn cancel_phases(engine: &Engine, tenant: &Tenant, appointment: &Appointme
 /// A caller's (or the admin page's) cancellation, or what compensation could not finish at once.
 pub(super) async fn cancel(engine: &Engine, job: &OutboxJob) -> Result<Step, StoreError> {
     let Some((appointment, tenant)) = load(engine, job).await? else { return Ok(Step::Done(SyncOutcome::Synced)) };
-    if cancel_phases(engine, &tenant, &appointment).await {
+    if cancel_phases(engine, job.fence(), &tenant, &appointment).await {
         let state =
             if appointment.status == AppointmentStatus::Failed { SyncState::Compensated } else { SyncState::Synced };
-        engine.store.set_sync_state(&appointment.id, state, engine.clock.now()).await?;
+        engine.store.set_sync_state(job.fence(), &appointment.id, state, engine.clock.now()).await?;
         return Ok(Step::Done(SyncOutcome::Synced));
     }
     Ok(Step::Retry { error: "some phases could not be cancelled at cal.com yet".into(), counted: true, after: None })
@@ -109,18 +110,18 @@ pub(super) async fn reschedule(engine: &Engine, job: &OutboxJob) -> Result<Step,
     let mut results = Vec::new();
     for phase in appointment.phases.iter().filter(|p| p.staff_busy && p.sync_status != PhaseSync::Synced) {
         let result = match &phase.booking_uid {
-            None => book_phase(engine, &tenant, &appointment, phase, None, None).await,
-            Some(uid) => move_phase(engine, &tenant, &appointment, phase, uid).await,
+            None => book_phase(engine, job.fence(), &tenant, &appointment, phase, None, None).await,
+            Some(uid) => move_phase(engine, job.fence(), &tenant, &appointment, phase, uid).await,
         };
         results.push(result);
     }
     if results.iter().all(|r| matches!(r, PhaseResult::Synced)) {
-        engine.store.set_sync_state(&appointment.id, SyncState::Synced, engine.clock.now()).await?;
+        engine.store.set_sync_state(job.fence(), &appointment.id, SyncState::Synced, engine.clock.now()).await?;
         return Ok(Step::Done(SyncOutcome::Synced));
     }
     if results.iter().any(|r| matches!(r, PhaseResult::Refused(_))) {
         // The caller was told the new time; Cal.com refuses it: an operator has to look.
-        engine.store.set_sync_state(&appointment.id, SyncState::Failed, engine.clock.now()).await?;
+        engine.store.set_sync_state(job.fence(), &appointment.id, SyncState::Failed, engine.clock.now()).await?;
         return Ok(Step::Retry { error: "cal.com refused the new time".into(), counted: true, after: None });
     }
     Ok(merge_retries(results))
@@ -128,6 +129,7 @@ pub(super) async fn reschedule(engine: &Engine, job: &OutboxJob) -> Result<Step,
 
 async fn move_phase(
     engine: &Engine,
+    fence: Fence,
     tenant: &Tenant,
     appointment: &Appointment,
     phase: &AppointmentPhase,
@@ -173,7 +175,7 @@ async fn move_phase(
                 error: None,
                 attempted: true,
             };
-            let _ = engine.store.update_phase(&appointment.id, &update, engine.clock.now()).await;
+            let _ = engine.store.update_phase(fence, &appointment.id, &update, engine.clock.now()).await;
             PhaseResult::Synced
         }
         None => PhaseResult::Retry { error: "cal.com did not confirm the move".into(), counted: true, after: None },
