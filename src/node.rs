@@ -74,16 +74,23 @@ impl NodeLease {
 
     /// Renews the lease until `stop`; reports on `died` when it was lost (another process holds
     /// the id now) or cannot be renewed before it runs out.
+    ///
+    /// After each renewal `on_nodes` hears how many node ids have a live lease (the nodes that
+    /// share each Cal.com key's request budget).
     pub fn spawn_renewal(
         &self,
         tasks: &TaskTracker,
         stop: CancellationToken,
         died: mpsc::Sender<&'static str>,
+        on_nodes: impl Fn(u32) + Send + 'static,
     ) -> JoinHandle<()> {
         let lease = self.clone();
         let every = (self.ttl / 3).to_std().expect("a positive lease");
         tasks.spawn(async move {
             let mut renewed_at = lease.clock.now();
+            if let Ok(n) = lease.store.live_nodes(renewed_at).await {
+                on_nodes(n);
+            }
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
@@ -91,7 +98,13 @@ impl NodeLease {
                 }
                 let now = lease.clock.now();
                 match lease.store.renew_node_lease(&lease.node_id, &lease.holder, now, lease.ttl).await {
-                    Ok(true) => renewed_at = now,
+                    Ok(true) => {
+                        renewed_at = now;
+                        match lease.store.live_nodes(now).await {
+                            Ok(n) => on_nodes(n),
+                            Err(err) => tracing::debug!(error = %err, "could not count the live nodes"),
+                        }
+                    }
                     Ok(false) => {
                         tracing::error!(node = %lease.node_id, "this node's lease was taken over by another process; stopping");
                         let _ = died.try_send("node lease");

@@ -13,8 +13,14 @@
 //! - after [`RateLimiter::on_rate_limited`] no priority gets a token for that key until the
 //!   server's Retry-After (default 60 s) has passed;
 //! - a waiter that is dropped gives its reserved token back;
+//! - several nodes share one key's budget by leased slices: with `n` live nodes (node leases in
+//!   the shared database, see [`crate::node`]) each node's bucket holds `burst / n` tokens and
+//!   refills at `per_minute / n`, so the nodes together never exceed the key's rate (for the few
+//!   seconds until every node has seen a change in `n`, at most one node's old slice more). It
+//!   costs nothing per request; an idle node's slice is not lent to a busy one;
 //! - time is `tokio::time`, so tests drive it with `pause()`/`advance()`.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -33,6 +39,18 @@ pub struct RateLimitConfig {
     pub max_wait: Duration,
     /// Block after a 429 without Retry-After (Cal.com blocks for 60 s).
     pub default_block: Duration,
+}
+
+impl RateLimitConfig {
+    /// A bucket that never exceeds `limit` requests in any 60 s, as Cal.com's throttler counts
+    /// them: a fixed window of 60 s that starts at a key's first request
+    /// (`apps/api/v2/src/lib/throttler/throttler-guard.ts`; 120 per key by default). A bucket of
+    /// `burst` tokens refilled at `per_minute` lets `burst + per_minute` through in one minute,
+    /// so the two split the limit: a quarter as burst, the rest as the sustained rate.
+    pub fn within_window(limit: u32) -> Self {
+        let burst = (limit / 4).max(1).min(limit);
+        RateLimitConfig { per_minute: limit - burst, burst, ..RateLimitConfig::default() }
+    }
 }
 
 impl Default for RateLimitConfig {
@@ -107,6 +125,8 @@ impl Drop for Reservation {
 pub struct RateLimiter {
     cfg: RateLimitConfig,
     buckets: DashMap<String, Arc<Mutex<Bucket>>>,
+    /// Live nodes that share each key's budget (1 on a single node).
+    nodes: AtomicU32,
 }
 
 fn lock(m: &Mutex<Bucket>) -> MutexGuard<'_, Bucket> {
@@ -116,19 +136,35 @@ fn lock(m: &Mutex<Bucket>) -> MutexGuard<'_, Bucket> {
 
 impl RateLimiter {
     pub fn new(cfg: RateLimitConfig) -> Self {
-        RateLimiter { cfg, buckets: DashMap::new() }
+        RateLimiter { cfg, buckets: DashMap::new(), nodes: AtomicU32::new(1) }
     }
 
     pub fn config(&self) -> &RateLimitConfig {
         &self.cfg
     }
 
+    /// This node's slice of every key's budget when `nodes` live nodes share it.
+    pub fn share_among(&self, nodes: u32) {
+        let nodes = nodes.max(1);
+        if self.nodes.swap(nodes, Ordering::Relaxed) != nodes {
+            tracing::info!(
+                nodes,
+                per_minute = self.cfg.per_minute / nodes,
+                "cal.com request budget shared among nodes"
+            );
+        }
+    }
+
+    fn share(&self) -> f64 {
+        f64::from(self.nodes.load(Ordering::Relaxed).max(1))
+    }
+
     fn capacity(&self) -> f64 {
-        f64::from(self.cfg.burst.max(1))
+        (f64::from(self.cfg.burst.max(1)) / self.share()).max(1.0)
     }
 
     fn per_sec(&self) -> f64 {
-        f64::from(self.cfg.per_minute) / 60.0
+        f64::from(self.cfg.per_minute) / 60.0 / self.share()
     }
 
     fn bucket(&self, key: &str) -> Arc<Mutex<Bucket>> {
@@ -222,6 +258,39 @@ mod tests {
 
     fn limiter() -> RateLimiter {
         RateLimiter::new(RateLimitConfig::default())
+    }
+
+    /// Greedy bookings on `nodes` limiters for `secs` seconds of paused time: grants per second.
+    async fn greedy(nodes: &[RateLimiter], secs: u64) -> Vec<u32> {
+        let mut per_second = vec![0; secs as usize];
+        let t0 = Instant::now();
+        for slot in per_second.iter_mut() {
+            for rl in nodes {
+                while rl.available("k") >= 1.0 {
+                    assert_eq!(rl.acquire("k", Priority::Booking).await, Ok(Grant::Acquired));
+                    *slot += 1;
+                }
+            }
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert!(Instant::now() - t0 >= Duration::from_secs(secs));
+        per_second
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn within_window_no_sixty_seconds_exceed_the_limit_on_one_or_three_nodes() {
+        for nodes in [1u32, 3] {
+            let limiters: Vec<RateLimiter> =
+                (0..nodes).map(|_| RateLimiter::new(RateLimitConfig::within_window(120))).collect();
+            for rl in &limiters {
+                rl.share_among(nodes);
+            }
+            let grants = greedy(&limiters, 300).await;
+            let worst = grants.windows(60).map(|w| w.iter().sum::<u32>()).max().unwrap();
+            assert!(worst <= 120, "{nodes} nodes sent {worst} requests in one minute");
+            let sustained: u32 = grants[240..].iter().sum();
+            assert!(sustained >= 85, "{nodes} nodes keep most of the budget usable: {sustained}/min");
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -182,7 +182,8 @@ impl Application {
             Some(internal) => Some(serve_metrics(internal, &parts, &tasks, &shutdown, &mut aborts).await?),
             None => None,
         };
-        aborts.push(lease.spawn_renewal(&tasks, shutdown.clone(), died_tx.clone()));
+        let sync = parts.sync.clone();
+        aborts.push(lease.spawn_renewal(&tasks, shutdown.clone(), died_tx.clone(), move |n| sync.share_budget(n)));
         aborts.extend(spawn_background(&parts, events, &tasks, &shutdown, died_tx).await?);
         tracing::info!(%addr, node = %node_id, database = %crate::store::redact_url(&settings.database.url), "slotkeeper is serving");
         Ok(Self { addr, router, metrics_addr: bound_metrics, parts, lease, shutdown, tasks, died, aborts })

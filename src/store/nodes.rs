@@ -56,4 +56,11 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Node ids whose lease is live at `now`: the nodes that share each Cal.com key's budget.
+    pub async fn live_nodes(&self, now: DateTime<Utc>) -> Result<u32, StoreError> {
+        let n: i64 = with_read!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM node_leases WHERE expires_at > $1")
+            .bind(now).fetch_one(pool).await)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
 }

@@ -84,10 +84,8 @@ impl SyncHandle {
     ) -> Result<Self, SyncError> {
         let s = &deps.settings;
         let limiter = RateLimiter::new(RateLimitConfig {
-            per_minute: s.rate_limit_per_minute,
-            burst: s.rate_limit_per_minute,
             mirror_reserve: f64::from(s.mirror_reserve_percent) / 100.0,
-            ..RateLimitConfig::default()
+            ..RateLimitConfig::within_window(s.rate_limit_per_minute)
         });
         let circuits = CircuitBreakers::new(CircuitConfig {
             failure_threshold: s.circuit.failure_threshold,
@@ -260,6 +258,11 @@ impl SyncHandle {
                 SyncOutcome::Pending
             }
         }
+    }
+
+    /// This node's slice of each Cal.com key's request budget when `nodes` live nodes share it.
+    pub fn share_budget(&self, nodes: u32) {
+        self.engine.limiter.share_among(nodes);
     }
 
     /// Is the tenant's Cal.com circuit open (callers get "try again" instead of waiting)?
