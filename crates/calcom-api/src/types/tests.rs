@@ -112,3 +112,27 @@ fn endpoint_labels_round_trip() {
     assert_eq!(Endpoint::BookingsCreate.api_version(), API_VERSION_BOOKINGS);
     assert_eq!(Endpoint::ReservationsDelete.api_version(), API_VERSION_SLOTS);
 }
+
+/// Cal.com's limits (`validators/validate-metadata.ts`): 50 keys, keys ≤ 40 and string values
+/// ≤ 500, counted in UTF-16 code units as JavaScript's `length` counts.
+#[test]
+fn metadata_limits_are_cal_coms() {
+    let at = |keys: usize, key_len: usize, value_len: usize| {
+        let mut m = BTreeMap::new();
+        for i in 0..keys {
+            let key = format!("{i:0>width$}", width = key_len);
+            m.insert(key, "v".repeat(value_len));
+        }
+        validate_metadata(&m)
+    };
+    assert!(at(50, 40, 500).is_ok(), "exactly at every limit");
+    assert!(at(51, 40, 1).is_err(), "51 keys");
+    assert!(at(1, 41, 1).is_err(), "a 41-character key");
+    assert!(at(1, 10, 501).is_err(), "a 501-character value");
+    let mut emoji = BTreeMap::new();
+    emoji.insert("k".to_owned(), "😀".repeat(250));
+    assert!(validate_metadata(&emoji).is_ok(), "250 emoji are 500 UTF-16 units");
+    emoji.insert("k".to_owned(), format!("{}a", "😀".repeat(250)));
+    assert!(validate_metadata(&emoji).is_err(), "501 UTF-16 units although 251 characters");
+    assert_eq!(Endpoint::EventTypesGet.api_version(), "2024-06-14");
+}
