@@ -109,6 +109,29 @@ pub struct TenantCalcomSettings {
     pub webhook_secret: Secret,
     #[serde(default)]
     pub webhook_secret_env: String,
+    /// E-mail for callers who gave none, where a Cal.com event type requires one: a template with
+    /// `{phone_digits}` (or `{booking_id}`), e.g. `"telefon+{phone_digits}@salon.example"`.
+    /// Empty: such an event type is a configuration problem (`calcom doctor`, start-up).
+    #[serde(default)]
+    pub attendee_email_fallback: String,
+}
+
+/// A template must make one address per caller, and an address Cal.com accepts.
+fn check_email_template(template: &str, key: &str) -> Result<(), ConfigError> {
+    if template.is_empty() {
+        return Ok(());
+    }
+    if !template.contains("{phone_digits}") && !template.contains("{booking_id}") {
+        return Err(ConfigError::invalid(
+            key,
+            "needs {phone_digits} or {booking_id}, or every caller gets one address",
+        ));
+    }
+    let sample = template.replace("{phone_digits}", "4915112345678").replace("{booking_id}", "apt_1");
+    let mut parts = sample.split('@');
+    let valid = matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None)
+        if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !sample.chars().any(char::is_whitespace));
+    if valid { Ok(()) } else { Err(ConfigError::invalid(key, format!("{template:?} does not make an e-mail address"))) }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -363,7 +386,9 @@ impl TenantSettings {
             }
         }
 
+        check_email_template(&self.calcom.attendee_email_fallback, &format!("{key}.calcom.attendee_email_fallback"))?;
         let calcom = TenantCalcom {
+            attendee_email_fallback: self.calcom.attendee_email_fallback.clone(),
             api_key: secret_from(&self.calcom.api_key, &self.calcom.api_key_env, &format!("{key}.calcom.api_key_env"))?,
             webhook_secret: secret_from(
                 &self.calcom.webhook_secret,
@@ -460,6 +485,20 @@ mod tests {
         let mut s = demo();
         s.tenants[0].staff[0].services.push("manikuere".into());
         assert!(error_of(&s).contains("unknown service \"manikuere\""));
+    }
+
+    #[test]
+    fn an_email_template_must_make_one_address_per_caller() {
+        let mut s = demo();
+        s.tenants[0].calcom.attendee_email_fallback = "kasse@salon.example".into();
+        assert!(error_of(&s).contains("attendee_email_fallback"));
+        s.tenants[0].calcom.attendee_email_fallback = "telefon+{phone_digits}@salon".into();
+        assert!(error_of(&s).contains("does not make an e-mail address"));
+        s.tenants[0].calcom.attendee_email_fallback = "telefon+{phone_digits}@salon.example".into();
+        let tenant = s.validate().expect("valid").tenants()[0].clone();
+        let made = tenant.calcom.fallback_email(Some("+49 151 1234"), "apt_9");
+        assert_eq!(made.as_deref(), Some("telefon+491511234@salon.example"));
+        assert_eq!(tenant.calcom.fallback_email(None, "apt_9").as_deref(), Some("telefon+apt_9@salon.example"));
     }
 
     #[test]

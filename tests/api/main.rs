@@ -18,3 +18,4 @@ mod schemathesis;
 mod security;
 mod store_suite;
 mod transcripts;
+mod wire;
