@@ -9,6 +9,7 @@
 
 pub mod circuit;
 pub mod client;
+pub mod doctor;
 pub mod error;
 pub mod event_types;
 pub mod ratelimit;

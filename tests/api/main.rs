@@ -6,6 +6,7 @@ mod browser;
 mod calcom;
 mod calendar;
 mod chaos;
+mod doctor;
 mod exactly_once;
 mod german;
 mod helpers;
