@@ -106,6 +106,14 @@ enum CalcomCommand {
         #[arg(long)]
         company: Option<String>,
     },
+    /// Draft the tenant's staff, services and event-type mapping as TOML from its Cal.com.
+    Import {
+        #[arg(long)]
+        company: String,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +178,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::WarmAvailability { company } => warm(settings, company).await,
         Command::Calcom { command: CalcomCommand::Doctor { company } } => doctor(&settings, company).await,
+        Command::Calcom { command: CalcomCommand::Import { company, out } } => import(&settings, &company, out).await,
         Command::Outbox { command } => outbox(settings, command).await,
         Command::Call { function, args, url, call_id, to, from } => {
             call(&settings, &function, &args, &url, call_id, &to, &from).await
@@ -308,6 +317,28 @@ async fn doctor(settings: &Settings, company: Option<String>) -> CliResult {
         println!("{}", crate::calcom::doctor::render(tenant.id.as_str(), &checks));
     }
     if problems == 0 { Ok(()) } else { Err((1, format!("{problems} problem(s) found"))) }
+}
+
+async fn import(settings: &Settings, company: &str, out: Option<PathBuf>) -> CliResult {
+    settings.validate().map_err(|e| (2, e.to_string()))?;
+    let base = settings.tenants.iter().find(|t| t.id == company).ok_or_else(|| (2, format!("no tenant {company}")))?;
+    if settings.calcom.base_url.trim().is_empty() {
+        return Err((2, "calcom.base_url is empty: import reads a real Cal.com (or `slotkeeper calcom-sim`)".into()));
+    }
+    let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
+    let tenant = catalogue.tenants().iter().find(|t| t.id.as_str() == company).cloned().ok_or((2, String::new()))?;
+    let client = crate::calcom::CalcomClient::new(&crate::calcom::ClientConfig {
+        base_url: settings.calcom.base_url.clone(),
+        ..crate::calcom::ClientConfig::default()
+    })
+    .map_err(|e| (2, e.to_string()))?;
+    let types = client.list_event_types(tenant.calcom.api_key.expose()).await.map_err(|e| (1, e.to_string()))?;
+    let toml = crate::calcom::import::draft(base, &types);
+    match out {
+        Some(path) => std::fs::write(&path, toml).map_err(|e| (1, format!("{}: {e}", path.display())))?,
+        None => print!("{toml}"),
+    }
+    Ok(())
 }
 
 async fn warm(settings: Settings, company: Option<String>) -> CliResult {

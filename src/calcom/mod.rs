@@ -12,6 +12,7 @@ pub mod client;
 pub mod doctor;
 pub mod error;
 pub mod event_types;
+pub mod import;
 pub mod ratelimit;
 pub mod sync;
 pub use calcom_api::{types, webhook};

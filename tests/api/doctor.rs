@@ -77,3 +77,30 @@ async fn a_wrong_api_key_is_reported_first() {
     assert_eq!(checks.len(), 1, "{checks:?}");
     assert!(!checks[0].ok && checks[0].name.contains("API key"));
 }
+
+/// `calcom import`'s draft, from the simulator's event types, parses as tenant configuration.
+#[tokio::test]
+async fn the_import_draft_parses_as_tenant_configuration() {
+    let settings = Settings::embedded_default();
+    let catalogue = settings.validate().unwrap();
+    let config = slotkeeper::simulator::standalone_sim_config(&catalogue, 0, None, 0.0, 0);
+    let sim = CalcomSim::start(SocketAddr::from(([127, 0, 0, 1], 0)), config).await.unwrap();
+    let client = CalcomClient::new(&ClientConfig { base_url: sim.base_url(), ..ClientConfig::default() }).unwrap();
+    let types = client.list_event_types("cal_demo_salon_beispiel").await.unwrap();
+    assert!(!types.is_empty());
+    let toml = slotkeeper::calcom::import::draft(&settings.tenants[0], &types);
+    let dir = std::env::temp_dir().join(format!("sk-import-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("draft.toml");
+    // The shipped file with its tenants replaced by the draft.
+    let shipped = slotkeeper::config::EMBEDDED_DEFAULT;
+    let head = &shipped[..shipped.find("[[tenants]]").unwrap()];
+    std::fs::write(&base, format!("{head}{toml}")).unwrap();
+    let sources =
+        slotkeeper::config::Sources { base_file: Some(base), env: Some(Default::default()), ..Default::default() };
+    let loaded = Settings::load(&sources).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let tenant = &loaded.tenants[0];
+    assert_eq!(tenant.staff.len(), 3, "{toml}");
+    assert!(tenant.staff.iter().all(|s| s.calcom_user_id.is_some()));
+    assert!(tenant.services.iter().any(|s| s.calcom_event_types.values().any(|ids| ids == &vec![1101])), "{toml}");
+}
