@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `check-config`, `calcom-sim`,
-//! `warm-availability`, `outbox`, `admin create-user`.
+//! `warm-availability`, `calcom doctor`, `outbox`, `admin create-user`.
 //!
 //! Exit codes: 0 success, 1 runtime failure (a critical task died, the store is unreachable),
 //! 2 bad configuration or usage.
@@ -57,6 +57,11 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         rate_limit: u32,
     },
+    /// Check tenants against their Cal.com (`calcom doctor`).
+    Calcom {
+        #[command(subcommand)]
+        command: CalcomCommand,
+    },
     /// Load the next days of busy times from Cal.com into the store, and report.
     WarmAvailability {
         /// Only this tenant (company) id.
@@ -91,6 +96,23 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CalcomCommand {
+    /// Check each tenant (or one) against its Cal.com and print a table; exit 1 on any problem.
+    Doctor {
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Draft the tenant's staff, services and event-type mapping as TOML from its Cal.com.
+    Import {
+        #[arg(long)]
+        company: String,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -155,6 +177,8 @@ async fn run(cli: Cli) -> ExitCode {
             calcom_sim(&settings, addr, latency_ms, webhook_url, external_per_minute, rate_limit).await
         }
         Command::WarmAvailability { company } => warm(settings, company).await,
+        Command::Calcom { command: CalcomCommand::Doctor { company } } => doctor(&settings, company).await,
+        Command::Calcom { command: CalcomCommand::Import { company, out } } => import(&settings, &company, out).await,
         Command::Outbox { command } => outbox(settings, command).await,
         Command::Call { function, args, url, call_id, to, from } => {
             call(&settings, &function, &args, &url, call_id, &to, &from).await
@@ -258,6 +282,63 @@ async fn calcom_sim(
         crate::simulator::standalone_sim_config(&catalogue, latency_ms, webhook_url, external_per_minute, rate_limit);
     println!("Cal.com simulator on http://{addr} ({} event types)", config.event_types.len());
     calcom_sim::serve(addr, config).await.map_err(|e| (1, format!("simulator: {e}")))
+}
+
+async fn doctor(settings: &Settings, company: Option<String>) -> CliResult {
+    let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
+    let tenants: Vec<_> =
+        catalogue.tenants().iter().filter(|t| company.as_deref().is_none_or(|c| t.id.as_str() == c)).cloned().collect();
+    if tenants.is_empty() {
+        return Err((2, format!("no tenant {}", company.unwrap_or_default())));
+    }
+    #[cfg(feature = "sim")]
+    let sim = if settings.calcom.base_url.trim().is_empty() {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = crate::simulator::sim_config_for(&catalogue, &settings.simulator, settings.http.addr);
+        Some(calcom_sim::CalcomSim::start(addr, config).await.map_err(|e| (1, format!("simulator: {e}")))?)
+    } else {
+        None
+    };
+    #[cfg(feature = "sim")]
+    let base_url = sim.as_ref().map_or_else(|| settings.calcom.base_url.clone(), calcom_sim::SimHandle::base_url);
+    #[cfg(not(feature = "sim"))]
+    let base_url = settings.calcom.base_url.clone();
+    let client = crate::calcom::CalcomClient::new(&crate::calcom::ClientConfig {
+        base_url,
+        connect_timeout: Duration::from_millis(settings.calcom.connect_timeout_ms),
+        request_timeout: Duration::from_millis(settings.calcom.request_timeout_ms),
+        ..crate::calcom::ClientConfig::default()
+    })
+    .map_err(|e| (2, e.to_string()))?;
+    let mut problems = 0;
+    for tenant in &tenants {
+        let checks = crate::calcom::doctor::run(&client, tenant, settings.calcom.webhook_url.trim()).await;
+        problems += checks.iter().filter(|c| !c.ok).count();
+        println!("{}", crate::calcom::doctor::render(tenant.id.as_str(), &checks));
+    }
+    if problems == 0 { Ok(()) } else { Err((1, format!("{problems} problem(s) found"))) }
+}
+
+async fn import(settings: &Settings, company: &str, out: Option<PathBuf>) -> CliResult {
+    settings.validate().map_err(|e| (2, e.to_string()))?;
+    let base = settings.tenants.iter().find(|t| t.id == company).ok_or_else(|| (2, format!("no tenant {company}")))?;
+    if settings.calcom.base_url.trim().is_empty() {
+        return Err((2, "calcom.base_url is empty: import reads a real Cal.com (or `slotkeeper calcom-sim`)".into()));
+    }
+    let catalogue = settings.validate().map_err(|e| (2, e.to_string()))?;
+    let tenant = catalogue.tenants().iter().find(|t| t.id.as_str() == company).cloned().ok_or((2, String::new()))?;
+    let client = crate::calcom::CalcomClient::new(&crate::calcom::ClientConfig {
+        base_url: settings.calcom.base_url.clone(),
+        ..crate::calcom::ClientConfig::default()
+    })
+    .map_err(|e| (2, e.to_string()))?;
+    let types = client.list_event_types(tenant.calcom.api_key.expose()).await.map_err(|e| (1, e.to_string()))?;
+    let toml = crate::calcom::import::draft(base, &types);
+    match out {
+        Some(path) => std::fs::write(&path, toml).map_err(|e| (1, format!("{}: {e}", path.display())))?,
+        None => print!("{toml}"),
+    }
+    Ok(())
 }
 
 async fn warm(settings: Settings, company: Option<String>) -> CliResult {

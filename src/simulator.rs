@@ -1,6 +1,8 @@
 //! The Cal.com simulator (`calcom-sim`, feature `sim`) configured from our catalogue: one event
 //! type per (service phase, stylist), hosted by the stylist's Cal.com user, accepting the
-//! tenants' API keys. Used by `slotkeeper serve` without a Cal.com URL (in-process) and by
+//! tenants' API keys, with Cal.com's default booking fields (e-mail required: phone callers are
+//! booked with the tenant's `attendee_email_fallback`) and one fixed length per event type (the
+//! phase's, so `lengthInMinutes` is never sent). Used by `slotkeeper serve` without a Cal.com URL (in-process) and by
 //! `slotkeeper calcom-sim` (its own process).
 
 use std::net::SocketAddr;
@@ -19,15 +21,15 @@ pub fn sim_event_types(catalogue: &Catalogue) -> Vec<SimEventType> {
             for staff in &tenant.staff {
                 let Some(ids) = service.event_types.get(&staff.id) else { continue };
                 for (index, (id, phase)) in ids.iter().zip(&busy).enumerate() {
-                    types.push(SimEventType {
-                        id: *id,
-                        slug: format!("{}-{}-{}", service.id, index + 1, staff.id),
-                        length_minutes: phase.duration_minutes,
+                    types.push(SimEventType::single(
+                        *id,
+                        &format!("{}-{}-{}", service.id, index + 1, staff.id),
+                        phase.duration_minutes,
                         // Stylists without a Cal.com user get a stable made-up one in the simulator.
-                        host_user_id: staff.calcom_user_id.unwrap_or(900_000 + *id),
-                        host_name: staff.name.clone(),
-                        host_email: format!("{}@{}.example", staff.id, tenant.id),
-                    });
+                        staff.calcom_user_id.unwrap_or(900_000 + *id),
+                        &staff.name,
+                        &format!("{}@{}.example", staff.id, tenant.id),
+                    ));
                 }
             }
         }

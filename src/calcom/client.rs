@@ -22,8 +22,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::{CONNECT_FAILED_PREFIX, CalcomError};
 use super::types::{
-    API_VERSION_HEADER, Booking, BookingPage, CancelBooking, CreateBooking, Endpoint, Envelope, ListBookingsQuery,
-    RescheduleBooking, ReserveSlot, SlotReservation, SlotsByDate, SlotsQuery,
+    API_VERSION_HEADER, Booking, BookingPage, CancelBooking, CreateBooking, Endpoint, Envelope, EventType,
+    ListBookingsQuery, RescheduleBooking, ReserveSlot, SlotReservation, SlotsByDate, SlotsQuery, Webhook,
 };
 
 pub use calcom_api::http_client_builder;
@@ -210,6 +210,33 @@ impl CalcomClient {
         let body = to_body(req)?;
         let ep = Endpoint::ReservationsUpdate;
         let raw = self.send(ep, Method::PATCH, &["slots", "reservations", uid], api_key, &[], Some(body)).await?;
+        decode_data(ep, raw)
+    }
+
+    /// `GET /v2/event-types/{id}` (`cal-api-version: 2024-06-14`); `None` when Cal.com answers 404.
+    pub async fn get_event_type(&self, api_key: &str, id: i64) -> Result<Option<EventType>, CalcomError> {
+        let ep = Endpoint::EventTypesGet;
+        let raw = self.send(ep, Method::GET, &["event-types", &id.to_string()], api_key, &[], None).await?;
+        if raw.status == 404 {
+            return Ok(None);
+        }
+        decode_data(ep, raw)
+    }
+
+    /// `GET /v2/event-types`: the API key owner's event types (an empty list is Cal.com's 404).
+    pub async fn list_event_types(&self, api_key: &str) -> Result<Vec<EventType>, CalcomError> {
+        let ep = Endpoint::EventTypesGet;
+        let raw = self.send(ep, Method::GET, &["event-types"], api_key, &[], None).await?;
+        if raw.status == 404 {
+            return Ok(Vec::new());
+        }
+        decode_data(ep, raw)
+    }
+
+    /// `GET /v2/webhooks`: the API key owner's webhook subscriptions (first 250).
+    pub async fn list_webhooks(&self, api_key: &str) -> Result<Vec<Webhook>, CalcomError> {
+        let ep = Endpoint::WebhooksList;
+        let raw = self.send(ep, Method::GET, &["webhooks"], api_key, &[], None).await?;
         decode_data(ep, raw)
     }
 

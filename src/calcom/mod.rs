@@ -9,7 +9,10 @@
 
 pub mod circuit;
 pub mod client;
+pub mod doctor;
 pub mod error;
+pub mod event_types;
+pub mod import;
 pub mod ratelimit;
 pub mod sync;
 pub use calcom_api::{types, webhook};
@@ -17,6 +20,7 @@ pub use calcom_api::{types, webhook};
 pub use circuit::{Admission, CircuitBreaker, CircuitBreakers, CircuitConfig, CircuitState, Permit};
 pub use client::{CalcomClient, ClientConfig, http_client_builder};
 pub use error::CalcomError;
+pub use event_types::EventTypes;
 pub use ratelimit::{Grant, Priority, RateLimitConfig, RateLimitError, RateLimiter};
 pub use types::*;
 pub use webhook::{TriggerEvent, WebhookEvent, WebhookPayload, WebhookPerson, sign, verify};

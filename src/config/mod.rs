@@ -112,6 +112,15 @@ pub struct CalcomSettings {
     /// Empty: start the Cal.com simulator in-process (offline demo and tests).
     #[serde(default)]
     pub base_url: String,
+    /// The public URL of this service's `/calcom/webhook`, as Cal.com calls it; `calcom doctor`
+    /// checks that each tenant's Cal.com has a subscription to it. Empty: not checked.
+    #[serde(default)]
+    pub webhook_url: String,
+    /// At start, each configured event type is read from Cal.com (`GET /v2/event-types/{id}`); a
+    /// phase whose minutes its event type cannot be booked for stops the start. Cal.com out of
+    /// reach: a warning, and the event types are learned at their first booking.
+    #[serde(default = "default_true")]
+    pub verify_event_types: bool,
     pub connect_timeout_ms: u64,
     pub request_timeout_ms: u64,
     pub booking_budget_ms: u64,
@@ -123,6 +132,10 @@ pub struct CalcomSettings {
     pub circuit: CircuitSettings,
     pub outbox: OutboxSettings,
     pub warm: WarmSettings,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

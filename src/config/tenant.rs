@@ -109,6 +109,29 @@ pub struct TenantCalcomSettings {
     pub webhook_secret: Secret,
     #[serde(default)]
     pub webhook_secret_env: String,
+    /// E-mail for callers who gave none, where a Cal.com event type requires one: a template with
+    /// `{phone_digits}` (or `{booking_id}`), e.g. `"telefon+{phone_digits}@salon.example"`.
+    /// Empty: such an event type is a configuration problem (`calcom doctor`, start-up).
+    #[serde(default)]
+    pub attendee_email_fallback: String,
+}
+
+/// A template must make one address per caller, and an address Cal.com accepts.
+fn check_email_template(template: &str, key: &str) -> Result<(), ConfigError> {
+    if template.is_empty() {
+        return Ok(());
+    }
+    if !template.contains("{phone_digits}") && !template.contains("{booking_id}") {
+        return Err(ConfigError::invalid(
+            key,
+            "needs {phone_digits} or {booking_id}, or every caller gets one address",
+        ));
+    }
+    let sample = template.replace("{phone_digits}", "4915112345678").replace("{booking_id}", "apt_1");
+    let mut parts = sample.split('@');
+    let valid = matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None)
+        if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !sample.chars().any(char::is_whitespace));
+    if valid { Ok(()) } else { Err(ConfigError::invalid(key, format!("{template:?} does not make an e-mail address"))) }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -363,7 +386,9 @@ impl TenantSettings {
             }
         }
 
+        check_email_template(&self.calcom.attendee_email_fallback, &format!("{key}.calcom.attendee_email_fallback"))?;
         let calcom = TenantCalcom {
+            attendee_email_fallback: self.calcom.attendee_email_fallback.clone(),
             api_key: secret_from(&self.calcom.api_key, &self.calcom.api_key_env, &format!("{key}.calcom.api_key_env"))?,
             webhook_secret: secret_from(
                 &self.calcom.webhook_secret,
@@ -401,71 +426,4 @@ impl TenantSettings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::Settings;
-
-    fn demo() -> Settings {
-        Settings::embedded_default()
-    }
-
-    fn error_of(settings: &Settings) -> String {
-        settings.validate().unwrap_err().to_string()
-    }
-
-    #[test]
-    fn a_bad_time_zone_names_the_setting() {
-        let mut s = demo();
-        s.tenants[0].timezone = "Europe/Berlni".into();
-        let err = error_of(&s);
-        assert!(err.contains("timezone") && err.contains("Europe/Berlni"), "{err}");
-    }
-
-    #[test]
-    fn overlapping_phases_are_refused() {
-        let mut s = demo();
-        let perm = s.tenants[0].services.iter_mut().find(|x| x.id == "dauerwelle").unwrap();
-        perm.phases[2].offset_minutes = Some(40);
-        let err = error_of(&s);
-        assert!(err.contains("dauerwelle") && err.contains("overlapping"), "{err}");
-    }
-
-    #[test]
-    fn a_service_nobody_performs_is_refused() {
-        let mut s = demo();
-        for staff in &mut s.tenants[0].staff {
-            staff.services.retain(|x| x != "faerben");
-        }
-        let err = error_of(&s);
-        assert!(err.contains("faerben") && err.contains("no staff member"), "{err}");
-    }
-
-    #[test]
-    fn a_service_starting_with_a_gap_is_refused() {
-        let mut s = demo();
-        let perm = s.tenants[0].services.iter_mut().find(|x| x.id == "dauerwelle").unwrap();
-        perm.phases[0].gap = true;
-        assert!(error_of(&s).contains("must start and end"));
-    }
-
-    #[test]
-    fn event_types_must_match_the_working_phases() {
-        let mut s = demo();
-        let perm = s.tenants[0].services.iter_mut().find(|x| x.id == "dauerwelle").unwrap();
-        perm.calcom_event_types.values_mut().next().unwrap().pop();
-        assert!(error_of(&s).contains("event types for 4 working phases"));
-    }
-
-    #[test]
-    fn unknown_services_on_staff_are_refused() {
-        let mut s = demo();
-        s.tenants[0].staff[0].services.push("manikuere".into());
-        assert!(error_of(&s).contains("unknown service \"manikuere\""));
-    }
-
-    #[test]
-    fn bad_hours_are_refused() {
-        let mut s = demo();
-        s.tenants[0].hours.mon = vec!["18:00-09:00".into()];
-        assert!(error_of(&s).contains("hours.mon"));
-    }
-}
+mod tests;

@@ -126,6 +126,10 @@ impl Application {
         let listener = bind(settings.http.addr).await?;
         let addr = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?;
         let calcom = CalcomTarget::start(&settings, &catalogue, addr).await?;
+        let event_types = Arc::new(crate::calcom::EventTypes::new());
+        if settings.calcom.verify_event_types {
+            wiring::verify_event_types(&calcom.client, &catalogue, &event_types).await?;
+        }
 
         let (events, events_rx) = mpsc::channel(crate::calcom::sync::EVENT_QUEUE);
         let calendars = start_calendars(&settings, &store, &clock, &catalogue, events.clone()).await?;
@@ -142,6 +146,7 @@ impl Application {
             flags: flags.clone(),
             settings: settings.calcom.clone(),
             node_id: node_id.clone(),
+            event_types,
         };
         let sync = SyncHandle::start(deps, events_rx, &tasks, shutdown.clone(), died_tx.clone())
             .await

@@ -113,6 +113,21 @@ impl CalcomTarget {
     }
 }
 
+/// Reads every configured event type from Cal.com; a phase its event type cannot book stops the
+/// start ([`crate::calcom::event_types::verify_at_start`]; Cal.com out of reach only warns).
+pub(super) async fn verify_event_types(
+    client: &CalcomClient,
+    catalogue: &Catalogue,
+    cache: &crate::calcom::EventTypes,
+) -> Result<(), StartupError> {
+    crate::calcom::event_types::verify_at_start(client, catalogue.tenants(), cache).await.map_err(|problems| {
+        StartupError::Config(crate::config::ConfigError::invalid(
+            "tenants[].services[].calcom_event_types",
+            format!("Cal.com event types do not fit the configured phases:\n  {}", problems.join("\n  ")),
+        ))
+    })
+}
+
 /// The calendar supervisor, with the calendars that hold something started at once so their
 /// timers run (holds that expired while the process was down were already marked expired).
 pub(super) async fn start_calendars(

@@ -15,16 +15,31 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod event_types;
 mod list;
 mod slots;
 
+pub use event_types::{BookingField, EMAIL_FIELD, EventType, EventTypeHost, EventTypeUser, PHONE_FIELD, Webhook};
 pub use list::{BookingListStatus, BookingPage, ListBookingsQuery, Pagination, SortOrder};
 pub use slots::{ReserveSlot, Slot, SlotFormat, SlotReservation, SlotsByDate, SlotsQuery};
 
-/// `cal-api-version` of the bookings family (`/v2/bookings…`).
+// `cal-api-version` per endpoint family, pinned here and nowhere else ([`Endpoint::api_version`]
+// maps every endpoint onto one of these). Cal.com routes by this header
+// (`apps/api/v2/src/app.ts`: a missing or unknown value falls back to 2024-04-15, an older body shape).
+
+/// Bookings `/v2/bookings…`: `apps/api/v2/src/ee/bookings/2024-08-13/controllers/bookings.controller.ts`
+/// (`@Controller({ path: "/v2/bookings", version: VERSION_2024_08_13_VALUE })`, header "required").
 pub const API_VERSION_BOOKINGS: &str = "2024-08-13";
-/// `cal-api-version` of the slots family (`/v2/slots…`, including reservations).
+/// Slots and reservations `/v2/slots…`:
+/// `apps/api/v2/src/modules/slots/slots-2024-09-04/controllers/slots.controller.ts`.
 pub const API_VERSION_SLOTS: &str = "2024-09-04";
+/// Event types `/v2/event-types…`:
+/// `apps/api/v2/src/ee/event-types/event-types_2024_06_14/controllers/event-types.controller.ts`
+/// (`version: VERSION_2024_06_14_VALUE`, header "Must be set to 2024-06-14").
+pub const API_VERSION_EVENT_TYPES: &str = "2024-06-14";
+/// Webhooks `/v2/webhooks`: `apps/api/v2/src/modules/webhooks/controllers/webhooks.controller.ts`
+/// is declared for every version (`version: API_VERSIONS_VALUES`); we pin the event types' one.
+pub const API_VERSION_WEBHOOKS: &str = "2024-06-14";
 /// Header carrying the API version.
 pub const API_VERSION_HEADER: &str = "cal-api-version";
 
@@ -53,11 +68,13 @@ pub enum Endpoint {
     ReservationsGet,
     ReservationsUpdate,
     ReservationsDelete,
+    EventTypesGet,
+    WebhooksList,
 }
 
 impl Endpoint {
     /// Every endpoint, in a stable order.
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 12] = [
         Endpoint::SlotsGet,
         Endpoint::BookingsCreate,
         Endpoint::BookingsList,
@@ -68,6 +85,8 @@ impl Endpoint {
         Endpoint::ReservationsGet,
         Endpoint::ReservationsUpdate,
         Endpoint::ReservationsDelete,
+        Endpoint::EventTypesGet,
+        Endpoint::WebhooksList,
     ];
 
     pub const fn label(self) -> &'static str {
@@ -82,6 +101,8 @@ impl Endpoint {
             Endpoint::ReservationsGet => "reservations.get",
             Endpoint::ReservationsUpdate => "reservations.update",
             Endpoint::ReservationsDelete => "reservations.delete",
+            Endpoint::EventTypesGet => "event_types.get",
+            Endpoint::WebhooksList => "webhooks.list",
         }
     }
 
@@ -97,7 +118,13 @@ impl Endpoint {
             | Endpoint::ReservationsGet
             | Endpoint::ReservationsUpdate
             | Endpoint::ReservationsDelete => API_VERSION_SLOTS,
-            _ => API_VERSION_BOOKINGS,
+            Endpoint::EventTypesGet => API_VERSION_EVENT_TYPES,
+            Endpoint::WebhooksList => API_VERSION_WEBHOOKS,
+            Endpoint::BookingsCreate
+            | Endpoint::BookingsList
+            | Endpoint::BookingsGet
+            | Endpoint::BookingsCancel
+            | Endpoint::BookingsReschedule => API_VERSION_BOOKINGS,
         }
     }
 
@@ -191,21 +218,71 @@ impl CreateBooking {
     }
 }
 
-/// Cal.com's metadata limits: at most 50 keys, keys ≤ 40 characters, values ≤ 500 characters.
+/// Cal.com's message when metadata breaks its limits (`create-booking.input.ts`, the
+/// `@ValidateMetadata({ message })` of `CreateBookingInput_2024_08_13.metadata`).
+pub const METADATA_LIMITS_MSG: &str =
+    "Metadata must have at most 50 keys, each key up to 40 characters, and string values up to 500 characters.";
+
+/// Cal.com's metadata limits: at most 50 keys, keys ≤ 40 characters, string values ≤ 500
+/// characters, counted as JavaScript counts `length` (UTF-16 code units), as
+/// `packages/platform/types/bookings/2024-08-13/inputs/validators/validate-metadata.ts` does.
 pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), String> {
     if metadata.len() > METADATA_MAX_KEYS {
         return Err(format!("metadata has {} keys, at most {METADATA_MAX_KEYS} allowed", metadata.len()));
     }
     for (k, v) in metadata {
-        if k.chars().count() > METADATA_MAX_KEY_CHARS {
-            return Err(format!("metadata key longer than {METADATA_MAX_KEY_CHARS} characters"));
+        if js_length(k) > METADATA_MAX_KEY_CHARS {
+            return Err(format!("metadata key {k:?} longer than {METADATA_MAX_KEY_CHARS} characters"));
         }
-        if v.chars().count() > METADATA_MAX_VALUE_CHARS {
+        if js_length(v) > METADATA_MAX_VALUE_CHARS {
             return Err(format!("metadata value of key {k:?} longer than {METADATA_MAX_VALUE_CHARS} characters"));
         }
     }
     Ok(())
 }
+
+/// A string's `length` in JavaScript: UTF-16 code units (an emoji counts 2).
+pub fn js_length(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Properties `POST /v2/bookings` accepts: `CreateBookingInput_2024_08_13` and its
+/// `CreateBookingAttendee` (`packages/platform/types/bookings/2024-08-13/inputs/create-booking.input.ts`,
+/// commit 9527f3c), checked by `CreateBookingInputPipe` with `whitelist: true,
+/// forbidNonWhitelisted: true` (`create-booking-input.pipe.ts`); plus `reservedSlotUid`, which the
+/// e2e spec `reserved-slot-bookings.e2e-spec.ts` sends in the body and expects 201 for, and the
+/// `instant` / `recurrenceCount` of the instant and recurring variants the pipe picks.
+pub const CREATE_BOOKING_PROPERTIES: &[&str] = &[
+    "start",
+    "attendee",
+    "bookingFieldsResponses",
+    "eventTypeId",
+    "eventTypeSlug",
+    "username",
+    "teamSlug",
+    "organizationSlug",
+    "guests",
+    "meetingUrl",
+    "location",
+    "metadata",
+    "lengthInMinutes",
+    "routing",
+    "emailVerificationCode",
+    "reservedSlotUid",
+    "instant",
+    "recurrenceCount",
+];
+/// Properties of `CreateBookingAttendee` (same file).
+pub const ATTENDEE_PROPERTIES: &[&str] = &["name", "email", "timeZone", "phoneNumber", "language"];
+/// Properties of `RescheduleBookingInput_2024_08_13`
+/// (`packages/platform/types/bookings/2024-08-13/inputs/reschedule-booking.input.ts`).
+pub const RESCHEDULE_BOOKING_PROPERTIES: &[&str] =
+    &["start", "rescheduledBy", "reschedulingReason", "emailVerificationCode", "reservedSlotUid", "seatUid"];
+/// Properties of `CancelBookingInput_2024_08_13` and its seated variant (`cancel-booking.input.ts`).
+pub const CANCEL_BOOKING_PROPERTIES: &[&str] = &["cancellationReason", "cancelSubsequentBookings", "seatUid"];
+/// Properties of `ReserveSlotInput_2024_09_04`
+/// (`packages/platform/types/slots/slots-2024-09-04/inputs/reserve-slot.input.ts`).
+pub const RESERVE_SLOT_PROPERTIES: &[&str] = &["eventTypeId", "slotStart", "slotDuration", "reservationDuration"];
 
 /// Body of `POST /v2/bookings/{uid}/cancel`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -23,8 +23,13 @@ use super::input::{
     query_int, query_time, required, uid_of, valid_email, valid_phone,
 };
 use super::query::{ListFilter, SortKey};
+use super::rules;
 use super::state::{NewAttendee, NewBooking};
-use calcom_api::types::{BookingListStatus, BookingPage, Envelope, LIST_MAX_TAKE, SortOrder, validate_metadata};
+use calcom_api::types::Endpoint;
+use calcom_api::types::{
+    ATTENDEE_PROPERTIES, BookingListStatus, BookingPage, CREATE_BOOKING_PROPERTIES, Envelope, LIST_MAX_TAKE, SortOrder,
+    validate_metadata,
+};
 
 type Sim = State<Arc<SimInner>>;
 
@@ -72,7 +77,7 @@ fn attendee(o: &Obj) -> Result<NewAttendee, ApiError> {
         return Err(ApiError::bad("{attendeePhoneNumber}invalid_number"));
     }
     if email.is_none() && phone.is_none() {
-        return Err(ApiError::bad("Attendee must have at least one contact method (email or phoneNumber)"));
+        return Err(ApiError::bad("Attendee must have at least one contact method (email or phone number)"));
     }
     let language = field_str(a, "language")?;
     Ok(NewAttendee { name, email, time_zone, phone, language })
@@ -96,15 +101,19 @@ fn metadata(o: &Obj) -> Result<BTreeMap<String, String>, ApiError> {
         };
         out.insert(k.clone(), v);
     }
-    validate_metadata(&out).map_err(ApiError::bad)?;
+    validate_metadata(&out).map_err(|_| rules::metadata_refused())?;
     Ok(out)
 }
 
 fn new_booking(sim: &SimInner, o: &Obj) -> Result<NewBooking, ApiError> {
+    rules::whitelist(o, CREATE_BOOKING_PROPERTIES, ATTENDEE_PROPERTIES)?;
     let event_type_id = event_type_id(sim, o)?;
     let start = required(field_time(o, "start")?, "start")?;
     let attendee = attendee(o)?;
     let length_minutes = field_u32(o, "lengthInMinutes")?;
+    let et = sim.cal().event_type_or_404(event_type_id)?;
+    rules::check_length(&et, length_minutes)?;
+    rules::check_booking_fields(&et, attendee.email.as_deref(), attendee.phone.as_deref())?;
     let fields = match o.get("bookingFieldsResponses") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -133,6 +142,7 @@ fn new_booking(sim: &SimInner, o: &Obj) -> Result<NewBooking, ApiError> {
 
 pub(crate) async fn create_booking(State(sim): Sim, uri: Uri, body: Body) -> Response {
     let r = body_object(body, true)
+        .inspect(|o| sim.record(Endpoint::BookingsCreate, o))
         .and_then(|o| new_booking(&sim, &o))
         .and_then(|nb| sim.create_booking(nb, false).map_err(ApiError::from));
     finish(uri.path(), StatusCode::CREATED, r)
@@ -211,6 +221,7 @@ pub(crate) async fn get_booking(State(sim): Sim, uri: Uri, uid: UidPath) -> Resp
 pub(crate) async fn cancel_booking(State(sim): Sim, uri: Uri, uid: UidPath, body: Body) -> Response {
     let r = uid_of(uid).and_then(|uid| {
         let o = body_object(body, false)?;
+        sim.record(Endpoint::BookingsCancel, &o);
         let reason = field_str(&o, "cancellationReason")?;
         sim.cancel_booking(&uid, reason).map_err(ApiError::from)
     });
@@ -220,6 +231,7 @@ pub(crate) async fn cancel_booking(State(sim): Sim, uri: Uri, uid: UidPath, body
 pub(crate) async fn reschedule_booking(State(sim): Sim, uri: Uri, uid: UidPath, body: Body) -> Response {
     let r = uid_of(uid).and_then(|uid| {
         let o = body_object(body, true)?;
+        sim.record(Endpoint::BookingsReschedule, &o);
         let start = required(field_time(&o, "start")?, "start")?;
         let reason = field_str(&o, "reschedulingReason")?;
         let by = field_str(&o, "rescheduledBy")?;
@@ -278,8 +290,9 @@ struct ReserveInput {
     hold_minutes: Option<u32>,
 }
 
-fn reserve_input(body: Body) -> Result<ReserveInput, ApiError> {
+fn reserve_input(sim: &SimInner, endpoint: Endpoint, body: Body) -> Result<ReserveInput, ApiError> {
     let o = body_object(body, true)?;
+    sim.record(endpoint, &o);
     Ok(ReserveInput {
         event_type_id: required(field_i64(&o, "eventTypeId")?, "eventTypeId")?,
         start: required(field_time(&o, "slotStart")?, "slotStart")?,
@@ -289,7 +302,7 @@ fn reserve_input(body: Body) -> Result<ReserveInput, ApiError> {
 }
 
 pub(crate) async fn reserve(State(sim): Sim, uri: Uri, body: Body) -> Response {
-    let r = reserve_input(body).and_then(|i| {
+    let r = reserve_input(&sim, Endpoint::ReservationsCreate, body).and_then(|i| {
         let res = sim.cal().reserve(i.event_type_id, i.start, i.slot_minutes, i.hold_minutes, sim.now())?;
         sim.stats.bump(|s| s.reservations_created += 1);
         Ok(res.output())
@@ -304,7 +317,7 @@ pub(crate) async fn get_reservation(State(sim): Sim, uri: Uri, uid: UidPath) -> 
 
 pub(crate) async fn update_reservation(State(sim): Sim, uri: Uri, uid: UidPath, body: Body) -> Response {
     let r = uid_of(uid).and_then(|uid| {
-        let i = reserve_input(body)?;
+        let i = reserve_input(&sim, Endpoint::ReservationsUpdate, body)?;
         let res =
             sim.cal().update_reservation(&uid, i.event_type_id, i.start, i.slot_minutes, i.hold_minutes, sim.now())?;
         Ok(res.output())

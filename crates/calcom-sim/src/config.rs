@@ -30,6 +30,10 @@ pub struct SimConfig {
     /// delivery is dropped after the last one.
     pub webhook_retry_backoff_ms: Vec<u64>,
     pub external_booker: Option<ExternalBooker>,
+    /// What `GET /v2/webhooks` lists. `None`: the one subscription of [`Self::webhook`] (all
+    /// booking triggers, active, with its secret), or none without a webhook. Tests seed wrong
+    /// subscriptions here for `calcom doctor`.
+    pub listed_webhooks: Option<Vec<calcom_api::types::Webhook>>,
 }
 
 impl Default for SimConfig {
@@ -43,30 +47,65 @@ impl Default for SimConfig {
             webhook: None,
             webhook_retry_backoff_ms: default_retry_backoff_ms(),
             external_booker: None,
+            listed_webhooks: None,
         }
     }
 }
 
+/// A simulated event type. Its booking rules are Cal.com's: `lengthInMinutes` only for one of
+/// `length_options` (when there are none it must be absent), an e-mail or phone number as its
+/// booking fields require.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimEventType {
     pub id: i64,
     pub slug: String,
+    /// The default (or only) length.
     pub length_minutes: u32,
     pub host_user_id: i64,
     pub host_name: String,
     pub host_email: String,
+    /// Several lengths the booker may pick (`lengthInMinutesOptions`); empty = one fixed length.
+    #[serde(default)]
+    pub length_options: Vec<u32>,
+    /// The default `email` booking field is required (Cal.com's default) or optional and hidden.
+    #[serde(default = "yes")]
+    pub email_required: bool,
+    /// The `attendeePhoneNumber` booking field is required.
+    #[serde(default)]
+    pub phone_required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SimEventType {
+    /// A single-length event type with Cal.com's default booking fields (e-mail required).
+    pub fn single(
+        id: i64,
+        slug: &str,
+        length_minutes: u32,
+        host_user_id: i64,
+        host_name: &str,
+        host_email: &str,
+    ) -> Self {
+        SimEventType {
+            id,
+            slug: slug.to_owned(),
+            length_minutes,
+            host_user_id,
+            host_name: host_name.to_owned(),
+            host_email: host_email.to_owned(),
+            length_options: Vec::new(),
+            email_required: true,
+            phone_required: false,
+        }
+    }
 }
 
 /// A small salon: two stylists, three services.
 pub fn default_event_types() -> Vec<SimEventType> {
-    let et = |id, slug: &str, len, host, name: &str, email: &str| SimEventType {
-        id,
-        slug: slug.to_owned(),
-        length_minutes: len,
-        host_user_id: host,
-        host_name: name.to_owned(),
-        host_email: email.to_owned(),
-    };
+    let et = SimEventType::single;
     vec![
         et(1001, "herrenhaarschnitt", 30, 1, "Anna Becker", "anna@salon.example.com"),
         et(1002, "damenhaarschnitt", 60, 1, "Anna Becker", "anna@salon.example.com"),
@@ -151,6 +190,13 @@ impl SimConfig {
             }
             if e.length_minutes == 0 || e.length_minutes > MAX_BOOKING_MINUTES {
                 return Err(format!("event type {} has an invalid length", e.id));
+            }
+            // Cal.com: the options "must include the provided `lengthInMinutes`" (event-type.output.ts).
+            let bad_option = |m: &u32| *m == 0 || *m > MAX_BOOKING_MINUTES;
+            if e.length_options.iter().any(bad_option)
+                || (!e.length_options.is_empty() && !e.length_options.contains(&e.length_minutes))
+            {
+                return Err(format!("event type {} has length options without its default length", e.id));
             }
         }
         let bad_booker = |b: &ExternalBooker| !b.per_minute.is_finite() || b.per_minute < 0.0 || b.horizon_days == 0;

@@ -20,6 +20,7 @@
 
 mod api;
 mod booker;
+mod catalog;
 mod config;
 mod error;
 pub mod faults;
@@ -28,6 +29,7 @@ mod limiter;
 mod notify;
 mod query;
 mod routes;
+mod rules;
 mod schedule;
 mod state;
 pub mod stats;
@@ -73,7 +75,14 @@ pub(crate) struct SimInner {
     external_seq: std::sync::atomic::AtomicU64,
     /// Milliseconds added to the wall clock ([`SimHandle::advance_clock`]).
     clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// What `GET /v2/webhooks` lists.
+    pub(crate) webhooks: Vec<calcom_api::types::Webhook>,
+    /// The last request bodies received, by endpoint label ([`SimHandle::received`]).
+    received: Mutex<std::collections::VecDeque<(&'static str, serde_json::Value)>>,
 }
+
+/// Request bodies the simulator keeps for [`SimHandle::received`].
+const RECEIVED_KEPT: usize = 1_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent; a poisoned lock is still usable.
@@ -94,6 +103,19 @@ impl SimInner {
         let ms = i64::try_from(by.as_millis()).unwrap_or(cap).min(cap);
         let update = |old: i64| Some(old.saturating_add(ms).min(cap));
         let _ = self.clock_offset_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, update);
+    }
+
+    /// Keeps a request body as it arrived (before any rule looked at it).
+    pub(crate) fn record(
+        &self,
+        endpoint: calcom_api::types::Endpoint,
+        body: &serde_json::Map<String, serde_json::Value>,
+    ) {
+        let mut received = lock(&self.received);
+        if received.len() == RECEIVED_KEPT {
+            received.pop_front();
+        }
+        received.push_back((endpoint.label(), serde_json::Value::Object(body.clone())));
     }
 
     pub(crate) fn cal(&self) -> MutexGuard<'_, Calendar> {
@@ -216,6 +238,8 @@ impl CalcomSim {
             notifier,
             external_seq: std::sync::atomic::AtomicU64::new(0),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
+            webhooks: catalog::listed_webhooks(&cfg),
+            received: Mutex::new(std::collections::VecDeque::new()),
         });
         let app = routes::router(Arc::clone(&inner));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -278,6 +302,12 @@ impl SimHandle {
 
     pub fn stats(&self) -> SimStats {
         self.inner.snapshot_stats()
+    }
+
+    /// The bodies the simulator received at an endpoint (label, e.g. `bookings.create`), oldest
+    /// first, exactly as sent: tests assert what the client put on the wire.
+    pub fn received(&self, endpoint: &str) -> Vec<serde_json::Value> {
+        lock(&self.inner.received).iter().filter(|(e, _)| *e == endpoint).map(|(_, b)| b.clone()).collect()
     }
 
     pub fn reset_stats(&self) {

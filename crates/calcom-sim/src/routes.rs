@@ -92,6 +92,8 @@ fn endpoint_for(method: &Method, route: &str) -> Option<Endpoint> {
         ("GET", "/v2/slots/reservations/{uid}") => Endpoint::ReservationsGet,
         ("PATCH", "/v2/slots/reservations/{uid}") => Endpoint::ReservationsUpdate,
         ("DELETE", "/v2/slots/reservations/{uid}") => Endpoint::ReservationsDelete,
+        ("GET", "/v2/event-types/{id}") | ("GET", "/v2/event-types") => Endpoint::EventTypesGet,
+        ("GET", "/v2/webhooks") => Endpoint::WebhooksList,
         _ => return None,
     })
 }
@@ -299,6 +301,9 @@ pub(crate) fn router(sim: Arc<SimInner>) -> Router {
             "/v2/slots/reservations/{uid}",
             get(api::get_reservation).patch(api::update_reservation).delete(api::delete_reservation),
         )
+        .route("/v2/event-types", get(super::catalog::list_event_types))
+        .route("/v2/event-types/{id}", get(super::catalog::get_event_type))
+        .route("/v2/webhooks", get(super::catalog::list_webhooks))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&sim), gate));
     let control = Router::new()
         .route("/_sim/stats", get(control_stats))

@@ -131,6 +131,10 @@ impl Calendar {
         self.event_types.values().find(|e| e.slug == slug)
     }
 
+    pub fn event_types(&self) -> impl Iterator<Item = &SimEventType> {
+        self.event_types.values()
+    }
+
     pub fn event_type_ids(&self) -> Vec<i64> {
         self.event_types.keys().copied().collect()
     }

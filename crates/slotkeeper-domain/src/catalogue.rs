@@ -140,6 +140,22 @@ pub struct FlagDefaults {
 pub struct TenantCalcom {
     pub api_key: Secret,
     pub webhook_secret: Secret,
+    /// Template of the attendee e-mail for callers who gave none, where an event type requires
+    /// one (`{phone_digits}`, `{booking_id}`); empty: none, such event types are a config problem.
+    pub attendee_email_fallback: String,
+}
+
+impl TenantCalcom {
+    /// The fallback address for a caller: `{phone_digits}` are the digits of the number (the
+    /// booking id when it was withheld), `{booking_id}` the booking id. `None` without a template.
+    pub fn fallback_email(&self, phone: Option<&str>, booking_id: &str) -> Option<String> {
+        if self.attendee_email_fallback.is_empty() {
+            return None;
+        }
+        let digits: String = phone.unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+        let digits = if digits.is_empty() { booking_id.to_owned() } else { digits };
+        Some(self.attendee_email_fallback.replace("{phone_digits}", &digits).replace("{booking_id}", booking_id))
+    }
 }
 
 #[derive(Debug, Clone)]

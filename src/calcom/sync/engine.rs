@@ -52,6 +52,8 @@ pub(super) struct Engine {
     pub settings: CalcomSettings,
     /// Lease owner name for outbox jobs claimed by this node.
     pub node_id: String,
+    /// Cal.com's event types as learned (booking requests are built from these).
+    pub event_types: Arc<crate::calcom::EventTypes>,
     pub limiter: RateLimiter,
     pub circuits: CircuitBreakers,
     /// Outbox jobs this process claimed and has not finished (queued in the pool or running). The

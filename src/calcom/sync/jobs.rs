@@ -20,7 +20,7 @@ use super::SyncOutcome;
 use super::engine::{CallError, Engine};
 use crate::calcom::CalcomError;
 use crate::calcom::ratelimit::Priority;
-use crate::calcom::types::{BookingStatus, CreateBooking, CreateBookingAttendee, ListBookingsQuery, RescheduleBooking};
+use crate::calcom::types::{BookingStatus, ListBookingsQuery, RescheduleBooking};
 use crate::calendar::CalendarMsg;
 use crate::domain::Tenant;
 use crate::metrics;
@@ -356,9 +356,25 @@ async fn book_phase(
             Err(err) => return PhaseResult::from_call(err),
         }
     }
+    let et = match super::request::learned(engine, tenant, event_type).await {
+        Ok(et) => et,
+        Err(CallError::Calcom(CalcomError::NotFound)) => {
+            let reason = format!("Cal.com event type {event_type} does not exist (run `slotkeeper calcom doctor`)");
+            record(PhaseSync::Failed, None, None, Some(&reason), false).await;
+            return PhaseResult::Refused(reason);
+        }
+        Err(err) => return PhaseResult::from_call(err),
+    };
+    let request = match super::request::create_request(tenant, appointment, phase, &et, &id, mirror.clone()) {
+        Ok(request) => request,
+        Err(reason) => {
+            tracing::error!(appointment = %appointment.id, seq = phase.seq, tenant = %tenant.id, reason, "booking cannot be sent as the Cal.com event type requires");
+            record(PhaseSync::Failed, None, None, Some(&reason), false).await;
+            return PhaseResult::Refused(reason);
+        }
+    };
     record(PhaseSync::InFlight, None, None, None, true).await;
     let presented = mirror.is_some();
-    let request = create_request(tenant, appointment, phase, event_type, &id, mirror);
     let sent_at = engine.clock.now();
     let key = engine.api_key(tenant);
     let result = engine.call(tenant, Priority::Booking, || engine.client.create_booking(key, &request)).await;
@@ -388,6 +404,10 @@ async fn book_phase(
             }
         }
         Err(err) => {
+            if matches!(err, CallError::Calcom(CalcomError::BadRequest { .. })) {
+                // Perhaps the salon changed the event type: learn it again before the next booking.
+                engine.event_types.forget(&tenant.id, event_type);
+            }
             let taken = matches!(err, CallError::Calcom(CalcomError::SlotTaken { .. }));
             // The slot may be taken by this very phase: an earlier claim of the job, stalled past
             // its lease, sent it too. Its metadata tells (BK-5).
@@ -475,44 +495,6 @@ async fn own_work_in_the_way(
             && b.metadata.get("slotkeeper_booking_id").is_some_and(|other| other != appointment.id.as_str())
     });
     ours.then_some(("a booking of ours whose cancellation has not reached cal.com yet", true))
-}
-
-fn create_request(
-    tenant: &Tenant,
-    appointment: &Appointment,
-    phase: &AppointmentPhase,
-    event_type: i64,
-    id: &str,
-    mirror: Option<String>,
-) -> CreateBooking {
-    let phone = appointment.customer_phone.clone();
-    // Cal.com needs an email or a phone number. Without either (hidden number, no email given),
-    // a per-booking address in the reserved `.invalid` domain: never shared, never delivered.
-    let email = appointment
-        .customer_email
-        .clone()
-        .or_else(|| phone.is_none().then(|| format!("{}@noreply.invalid", appointment.id)));
-    let minutes = (phase.end - phase.start).num_minutes().max(1) as u32;
-    let mut metadata = std::collections::BTreeMap::new();
-    metadata.insert("slotkeeper_booking_id".to_owned(), appointment.id.to_string());
-    metadata.insert("slotkeeper_phase_id".to_owned(), id.to_owned());
-    metadata.insert("slotkeeper_call_id".to_owned(), appointment.call_id.chars().take(120).collect());
-    metadata.insert("slotkeeper_tenant".to_owned(), tenant.id.to_string());
-    CreateBooking {
-        start: phase.start,
-        event_type_id: event_type,
-        attendee: CreateBookingAttendee {
-            name: appointment.customer_name.clone(),
-            email,
-            time_zone: tenant.tz.name().to_owned(),
-            phone_number: phone,
-            language: Some("de".into()),
-        },
-        length_in_minutes: Some(minutes),
-        metadata,
-        reserved_slot_uid: mirror,
-        booking_fields_responses: None,
-    }
 }
 
 /// A created booking is ours when it carries our phase id, or carries no id of ours and is fresh.

@@ -23,6 +23,7 @@ mod error;
 mod jobs;
 mod mirror;
 mod pool;
+mod request;
 mod warm;
 
 use std::sync::{Arc, Mutex};
@@ -65,6 +66,8 @@ pub struct SyncDeps {
     pub flags: Flags,
     pub settings: CalcomSettings,
     pub node_id: String,
+    /// The Cal.com event types learned so far (start-up fills it when Cal.com is reachable).
+    pub event_types: Arc<crate::calcom::EventTypes>,
 }
 
 #[derive(Clone)]
@@ -107,6 +110,7 @@ impl SyncHandle {
             flags: deps.flags,
             settings: deps.settings,
             node_id: deps.node_id,
+            event_types: deps.event_types,
             limiter,
             circuits,
             local_jobs: dashmap::DashSet::new(),

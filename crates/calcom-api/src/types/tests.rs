@@ -112,3 +112,76 @@ fn endpoint_labels_round_trip() {
     assert_eq!(Endpoint::BookingsCreate.api_version(), API_VERSION_BOOKINGS);
     assert_eq!(Endpoint::ReservationsDelete.api_version(), API_VERSION_SLOTS);
 }
+
+/// Cal.com's limits (`validators/validate-metadata.ts`): 50 keys, keys ≤ 40 and string values
+/// ≤ 500, counted in UTF-16 code units as JavaScript's `length` counts.
+#[test]
+fn metadata_limits_are_cal_coms() {
+    let at = |keys: usize, key_len: usize, value_len: usize| {
+        let mut m = BTreeMap::new();
+        for i in 0..keys {
+            let key = format!("{i:0>width$}", width = key_len);
+            m.insert(key, "v".repeat(value_len));
+        }
+        validate_metadata(&m)
+    };
+    assert!(at(50, 40, 500).is_ok(), "exactly at every limit");
+    assert!(at(51, 40, 1).is_err(), "51 keys");
+    assert!(at(1, 41, 1).is_err(), "a 41-character key");
+    assert!(at(1, 10, 501).is_err(), "a 501-character value");
+    let mut emoji = BTreeMap::new();
+    emoji.insert("k".to_owned(), "😀".repeat(250));
+    assert!(validate_metadata(&emoji).is_ok(), "250 emoji are 500 UTF-16 units");
+    emoji.insert("k".to_owned(), format!("{}a", "😀".repeat(250)));
+    assert!(validate_metadata(&emoji).is_err(), "501 UTF-16 units although 251 characters");
+    assert_eq!(Endpoint::EventTypesGet.api_version(), "2024-06-14");
+}
+
+/// Every property our request bodies carry is one Cal.com's input classes declare (the lists
+/// cite `create-booking.input.ts`, `reschedule-booking.input.ts`, `cancel-booking.input.ts`,
+/// `reserve-slot.input.ts`), and the required ones are there.
+#[test]
+fn request_bodies_use_only_cal_coms_properties() {
+    fn keys(v: &serde_json::Value) -> Vec<String> {
+        v.as_object().expect("object").keys().cloned().collect()
+    }
+    fn within(v: &serde_json::Value, allowed: &[&str], required: &[&str]) {
+        for k in keys(v) {
+            assert!(allowed.contains(&k.as_str()), "{k} is no property of Cal.com's input: {v}");
+        }
+        for r in required {
+            assert!(v.get(*r).is_some(), "{r} missing: {v}");
+        }
+    }
+    let start: DateTime<Utc> = "2030-01-07T09:00:00Z".parse().unwrap();
+    let attendee = CreateBookingAttendee {
+        name: "Erika".into(),
+        email: None,
+        time_zone: "Europe/Berlin".into(),
+        phone_number: Some("+4915112345678".into()),
+        language: Some("de".into()),
+    };
+    let single = CreateBooking {
+        start,
+        event_type_id: 1101,
+        attendee,
+        length_in_minutes: None,
+        metadata: BTreeMap::from([("slotkeeper_booking_id".to_owned(), "apt_1".to_owned())]),
+        reserved_slot_uid: Some("r-1".into()),
+        booking_fields_responses: None,
+    };
+    let multi = CreateBooking { length_in_minutes: Some(60), ..single.clone() };
+    for body in [&single, &multi] {
+        let v = serde_json::to_value(body).unwrap();
+        within(&v, CREATE_BOOKING_PROPERTIES, &["start", "eventTypeId", "attendee"]);
+        within(&v["attendee"], ATTENDEE_PROPERTIES, &["name", "timeZone"]);
+    }
+    assert!(serde_json::to_value(&single).unwrap().get("lengthInMinutes").is_none());
+    let reserve =
+        ReserveSlot { event_type_id: 1, slot_start: start, slot_duration: None, reservation_duration: Some(3) };
+    within(&serde_json::to_value(&reserve).unwrap(), RESERVE_SLOT_PROPERTIES, &["eventTypeId", "slotStart"]);
+    let cancel = CancelBooking { cancellation_reason: Some("x".into()) };
+    within(&serde_json::to_value(&cancel).unwrap(), CANCEL_BOOKING_PROPERTIES, &[]);
+    let moved = RescheduleBooking { start, rescheduling_reason: Some("x".into()), rescheduled_by: None };
+    within(&serde_json::to_value(&moved).unwrap(), RESCHEDULE_BOOKING_PROPERTIES, &["start"]);
+}
