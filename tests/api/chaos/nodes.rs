@@ -343,8 +343,25 @@ async fn three_nodes_race_for_hot_slots_and_survive_losing_one() {
     assert!(tally.errors.is_empty(), "{:#?}", tally.errors);
     assert!(
         tally.refused_bookings.is_empty(),
-        "holds that could not be booked on another node: {:#?}",
-        tally.refused_bookings
+        "holds that could not be booked on another node: {:#?}\nwhat the nodes logged about them:\n{}",
+        tally.refused_bookings,
+        nodes
+            .iter()
+            .flat_map(|n| {
+                let output = n.output_tail();
+                let ids: Vec<String> = tally
+                    .refused_bookings
+                    .iter()
+                    .filter_map(|r| r.split("\"booking_id\":\"").nth(1)?.split('"').next().map(str::to_owned))
+                    .collect();
+                output
+                    .lines()
+                    .filter(|l| ids.iter().any(|id| l.contains(id.as_str())) || l.contains("refused"))
+                    .map(|l| format!("{}: {l}", n.name))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(
         overdue.is_empty() && late == 0,
