@@ -53,7 +53,19 @@ const FINISH: &str = "UPDATE idempotency_records SET state = 'done', owner = NUL
 const DROP: &str = "DELETE FROM idempotency_records \
     WHERE tenant_id = $1 AND call_id = $2 AND function_name = $3 AND args_hash = $4 AND state = 'pending' AND owner = $5";
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the key's four columns as `$1`–`$4`, the way every statement here names them.
+fn bind_key<'q>(query: PgQuery<'q>, key: &'q IdempotencyKey) -> PgQuery<'q> {
+    query.bind(key.tenant.as_str()).bind(&key.call_id).bind(key.function).bind(&key.args_hash)
+}
+
 impl Store {
+    /// The shared database claims live in (PostgreSQL only: one SQLite process needs none).
+    fn claims_pool(&self) -> Result<&sqlx::PgPool, StoreError> {
+        self.postgres_pool().ok_or_else(|| StoreError::Other("claims need PostgreSQL".into()))
+    }
+
     /// Whether requests must claim their keys here before acting (several processes may share
     /// this database).
     pub fn claims_keys(&self) -> bool {
@@ -68,7 +80,7 @@ impl Store {
         now: DateTime<Utc>,
         lease: TimeDelta,
     ) -> Result<Claim, StoreError> {
-        let pool = self.postgres_pool().ok_or_else(|| StoreError::Other("claims need PostgreSQL".into()))?;
+        let pool = self.claims_pool()?;
         let window_start = now - TimeDelta::seconds(REPLAY_WINDOW_SECS);
         let claimed = sqlx::query_scalar::<_, Option<String>>(CLAIM)
             .bind(key.tenant.as_str())
@@ -84,13 +96,7 @@ impl Store {
         if claimed.is_some() {
             return Ok(Claim::Ours);
         }
-        let row = sqlx::query(READ)
-            .bind(key.tenant.as_str())
-            .bind(&key.call_id)
-            .bind(key.function)
-            .bind(&key.args_hash)
-            .fetch_optional(pool)
-            .await?;
+        let row = bind_key(sqlx::query(READ), key).fetch_optional(pool).await?;
         let Some(row) = row else {
             // Dropped between our attempt and the read: the next attempt may get it.
             return Ok(Claim::Held { until: now });
@@ -112,12 +118,8 @@ impl Store {
         now: DateTime<Utc>,
         lease: TimeDelta,
     ) -> Result<bool, StoreError> {
-        let pool = self.postgres_pool().ok_or_else(|| StoreError::Other("claims need PostgreSQL".into()))?;
-        let done = sqlx::query(SUPERSEDE)
-            .bind(key.tenant.as_str())
-            .bind(&key.call_id)
-            .bind(key.function)
-            .bind(&key.args_hash)
+        let pool = self.claims_pool()?;
+        let done = bind_key(sqlx::query(SUPERSEDE), key)
             .bind(owner)
             .bind(now + lease)
             .bind(now)
@@ -137,12 +139,8 @@ impl Store {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let pool = self.postgres_pool().ok_or_else(|| StoreError::Other("claims need PostgreSQL".into()))?;
-        let done = sqlx::query(FINISH)
-            .bind(key.tenant.as_str())
-            .bind(&key.call_id)
-            .bind(key.function)
-            .bind(&key.args_hash)
+        let pool = self.claims_pool()?;
+        let done = bind_key(sqlx::query(FINISH), key)
             .bind(owner)
             .bind(i32::from(status))
             .bind(body)
@@ -154,15 +152,8 @@ impl Store {
 
     /// Gives our claim back without an answer (nothing to replay: a retry runs afresh).
     pub async fn drop_claim(&self, key: &IdempotencyKey, owner: &str) -> Result<(), StoreError> {
-        let pool = self.postgres_pool().ok_or_else(|| StoreError::Other("claims need PostgreSQL".into()))?;
-        sqlx::query(DROP)
-            .bind(key.tenant.as_str())
-            .bind(&key.call_id)
-            .bind(key.function)
-            .bind(&key.args_hash)
-            .bind(owner)
-            .execute(pool)
-            .await?;
+        let pool = self.claims_pool()?;
+        bind_key(sqlx::query(DROP), key).bind(owner).execute(pool).await?;
         Ok(())
     }
 }
