@@ -95,9 +95,16 @@ fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Re
 }
 
 /// A whole body that must be one JSON object of type `T`, with nothing after it.
+///
+/// The body must be UTF-8 as a whole (RFC 8259 §8.1), checked first: serde_json validates only
+/// the strings it decodes, so bytes that are not UTF-8 inside a skipped part (the transcript we
+/// never read) would otherwise be accepted as JSON that no other parser reads (found by the
+/// `retell_payload` fuzz target).
 fn parse_object<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     let invalid = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("body: {e}"));
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("body: not UTF-8 ({e})")))?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = object(&mut deserializer).map_err(invalid)?;
     deserializer.end().map_err(invalid)?;
     Ok(value)

@@ -109,3 +109,25 @@ fn the_inbound_webhook_is_an_object_with_a_call_inbound_object() {
     assert_eq!(code(parse_inbound(br#"["call_inbound"]"#)), (400, "invalid_json"));
     assert_eq!(code(parse_inbound(br#"{"event": "call_inbound", "call_inbound": ["a"]}"#)), (400, "invalid_json"));
 }
+
+/// Regression (fuzz target `retell_payload`, CI): a byte that is not UTF-8 inside the transcript,
+/// which the typed parse skips, was accepted, while no other JSON parser reads that body.
+#[test]
+fn a_body_that_is_not_utf8_is_refused_even_where_we_do_not_read() {
+    let mut webhook = br#"{"event": "transcript_updated", "call": {"call_id": "call_8d1f0c2b7e4a",
+        "transcript_with_tool_calls": [{"role": "tool_Xall_result", "content": "{}"}]}}"#
+        .to_vec();
+    let at = webhook.iter().position(|&b| b == b'X').unwrap();
+    webhook[at] = 0x90;
+    assert_eq!(code(parse_webhook(&webhook)), (400, "invalid_json"));
+    let mut call = br#"{"name": "get_appointments", "args": {}, "call": {"call_id": "call_8d1f0c2b7e4a",
+        "transcript": "User: Hallo X"}}"#
+        .to_vec();
+    let at = call.iter().position(|&b| b == b'X').unwrap();
+    call[at] = 0xff;
+    assert_eq!(code(parse_function_call(&call)), (400, "invalid_json"));
+    assert_eq!(code(parse_inbound(b"{\"event\": \"call_inbound\", \"x\": \"\xc3\"}")), (400, "invalid_json"));
+    // Real UTF-8 (umlauts) in the skipped parts still parses.
+    let umlauts = "{\"event\": \"call_ended\", \"call\": {\"transcript\": \"Gr\u{fc}\u{df}e\"}}";
+    assert_eq!(parse_webhook(umlauts.as_bytes()).unwrap().kind(), WebhookEvent::CallEnded);
+}
