@@ -113,6 +113,14 @@ fn describe_calcom() {
     describe_counter!("calcom_mirror_skipped_total", "Hold mirrors not sent to Cal.com, by reason budget|circuit_open");
     describe_counter!("calcom_rate_limited_total", "429 answers received from Cal.com");
     describe_counter!(
+        "calcom_availability_refreshes_total",
+        "Bookable-time answers fetched from Cal.com (GET /v2/slots), by reason warm|recheck and result ok|error"
+    );
+    describe_counter!(
+        "calcom_recheck_total",
+        "Holds re-checked against a fresh Cal.com answer before booking, by result fits|conflict|unknown"
+    );
+    describe_counter!(
         "availability_cache_requests_total",
         "Availability answers by result hit (busy times known from Cal.com) or miss"
     );
@@ -209,6 +217,14 @@ pub fn register_series(catalogue: &Catalogue) {
         counter!("availability_cache_requests_total", "result" => result).increment(0);
     }
     counter!("booking_slot_taken_after_offer_total").increment(0);
+    for result in ["fits", "conflict", "unknown"] {
+        counter!("calcom_recheck_total", "result" => result).increment(0);
+    }
+    for reason in ["warm", "recheck"] {
+        for result in ["ok", "error"] {
+            counter!("calcom_availability_refreshes_total", "reason" => reason, "result" => result).increment(0);
+        }
+    }
     counter!("calcom_rate_limited_total").increment(0);
     counter!("calendar_actor_restarts_total").increment(0);
 }
@@ -274,6 +290,15 @@ pub fn calcom_circuit_state(tenant: &str, state: u8) {
 pub fn calcom_outbox(pending: u64, dead_letters: u64) {
     gauge!("calcom_outbox_pending").set(pending as f64);
     gauge!("calcom_outbox_dead_letters").set(dead_letters as f64);
+}
+
+pub fn calcom_recheck(result: &'static str) {
+    counter!("calcom_recheck_total", "result" => result).increment(1);
+}
+
+pub fn calcom_availability_refresh(reason: &'static str, ok: bool) {
+    counter!("calcom_availability_refreshes_total", "reason" => reason, "result" => if ok { "ok" } else { "error" })
+        .increment(1);
 }
 
 pub fn calcom_mirror_skipped(reason: &'static str) {

@@ -13,7 +13,7 @@ use super::port::SyncOutcome;
 use super::speech::{self, slot_label};
 use super::{BookingError, BookingService, CallContext, Outcome};
 use crate::calendar::{
-    Booked, CalendarError, CalendarMsg, ConvertOutcome, ConvertRequest, Customer, DirectRequest, Validation,
+    Booked, CalendarError, CalendarMsg, ConvertOutcome, ConvertRequest, Customer, DirectRequest, Recheck, Validation,
 };
 use crate::domain::{AppointmentId, E164, ReservationToken, Tenant};
 use crate::metrics;
@@ -76,6 +76,13 @@ impl BookingService {
             appointment_id: AppointmentId::generate(),
             customer,
         };
+        // Cal.com owns availability: a stale answer for the day is checked again first, so a
+        // time Cal.com closed since (out of office, a busy block elsewhere) is never booked.
+        let limit = self.inner.settings.booking_budget / 2;
+        if self.inner.sync.recheck(tenant, reservation, limit).await == Recheck::Conflict {
+            metrics::reservation_validated(false, "conflict");
+            return self.rejected(tenant, reservation, &Validation::Conflict).await;
+        }
         let key = reservation.staff_key();
         let outcome =
             self.inner.calendars.request(&key, "convert", |reply| CalendarMsg::Convert(request.clone(), reply)).await?;

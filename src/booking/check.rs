@@ -1,7 +1,9 @@
 //! `check_availability` and `find_alternatives`: is the wanted time free, and if so, hold it.
 //!
 //! A requested time is checked against the salon's hours first (closed day, outside hours, too
-//! soon, too far ahead, off the grid), each with its own German answer. A free slot is held by the
+//! soon, too far ahead, off the grid), each with its own German answer; where Cal.com's bookable
+//! time (the calendar actors' windows) has the time free, it is offered although the configured
+//! week says closed. A free slot is held by the
 //! stylist's calendar actor (one decision at a time, so of many callers asking for the same slot
 //! exactly one gets it) and written through before the token is handed out. Without a named
 //! stylist, every qualified stylist is tried, so the caller gets whoever can take them then.
@@ -139,18 +141,25 @@ impl BookingService {
         if !(time.hour() * 60 + time.minute()).is_multiple_of(step) || time.second() != 0 {
             return Ok(Some(Answer::refused("off_grid", speech::off_grid(step))));
         }
-        if !plan.staff.iter().any(|s| s.schedule.is_open_on(plan.date)) {
+        let closed = !plan.staff.iter().any(|s| s.schedule.is_open_on(plan.date));
+        let layout = plan.service.busy_layout();
+        let within_hours = !closed
+            && plan.staff.iter().any(|s| {
+                let windows = s.schedule.windows_utc(tenant.tz, plan.date, plan.date);
+                fits(&layout, start, &windows)
+            });
+        // The configured hours name the salon's usual week; Cal.com's bookable time (a date
+        // override opening a Sunday, longer hours one day) wins where it says more.
+        if !within_hours && self.bookable_in_calcom(tenant, plan, start).await? {
+            return Ok(None);
+        }
+        if closed {
             let alternatives = self.alternatives(tenant, plan, None).await?;
             let mut answer = Answer::refused("closed", speech::closed_on(plan.date, &labels(&alternatives)));
             answer.available = Some(false);
             answer.alternatives = Some(alternatives);
             return Ok(Some(answer));
         }
-        let layout = plan.service.busy_layout();
-        let within_hours = plan.staff.iter().any(|s| {
-            let windows = s.schedule.windows_utc(tenant.tz, plan.date, plan.date);
-            fits(&layout, start, &windows)
-        });
         if !within_hours {
             let alternatives = self.alternatives(tenant, plan, Some(start)).await?;
             let mut answer = Answer::refused(
@@ -355,15 +364,34 @@ impl BookingService {
         Ok(picks.into_iter().map(|(start, staff)| slot_view(tenant, plan.service, &staff, start)).collect())
     }
 
+    /// Whether some stylist's calendar (Cal.com's bookable time) has `start` free.
+    async fn bookable_in_calcom(
+        &self,
+        tenant: &Tenant,
+        plan: &Plan<'_>,
+        start: DateTime<Utc>,
+    ) -> Result<bool, BookingError> {
+        let Ok(at) = Interval::new(start, start + TimeDelta::minutes(1)) else { return Ok(false) };
+        let (free, _) = self.free_starts(tenant, plan.service, &plan.staff, at, 1).await?;
+        Ok(free.iter().any(|(t, _)| *t == start))
+    }
+
     async fn free_times_of_day(&self, tenant: &Tenant, plan: &Plan<'_>) -> Outcome {
-        if !plan.staff.iter().any(|s| s.schedule.is_open_on(plan.date)) {
+        let day_start = local_to_utc(tenant.tz, plan.date.and_hms_opt(0, 0, 0).unwrap_or_default());
+        let configured_closed = !plan.staff.iter().any(|s| s.schedule.is_open_on(plan.date));
+        // Closed in the configured week, but Cal.com may have the day open (a date override).
+        let open_in_calcom = configured_closed
+            && match Interval::new(day_start, day_start + TimeDelta::hours(24)) {
+                Ok(day) => !self.free_starts(tenant, plan.service, &plan.staff, day, 1).await?.0.is_empty(),
+                Err(_) => false,
+            };
+        if configured_closed && !open_in_calcom {
             let alternatives = self.alternatives(tenant, plan, None).await?;
             let mut answer = Answer::refused("closed", speech::closed_on(plan.date, &labels(&alternatives)));
             answer.available = Some(false);
             answer.alternatives = Some(alternatives);
             return Ok(answer);
         }
-        let day_start = local_to_utc(tenant.tz, plan.date.and_hms_opt(0, 0, 0).unwrap_or_default());
         let day = Interval::new(day_start, day_start + TimeDelta::hours(24))
             .map_err(|e| BookingError::Unavailable(e.to_string()))?;
         let (free, hit) = self.free_starts(tenant, plan.service, &plan.staff, day, 500).await?;

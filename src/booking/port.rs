@@ -2,14 +2,15 @@
 //!
 //! Booking decides with the calendar actors and the store; Cal.com work is the sync engine's.
 //! Booking sees the sync engine only through [`CalendarSync`] — is the tenant's Cal.com circuit
-//! open, wait (within a budget) for a booking's Cal.com work, wake the outbox — so the sync engine
+//! open, re-check a hold against Cal.com before booking it, wait (within a budget) for a
+//! booking's Cal.com work, wake the outbox — so the sync engine
 //! depends on booking (it implements this trait) and booking never on the sync engine.
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use crate::calendar::Booked;
+use crate::calendar::{Booked, Recheck};
 use crate::domain::{Tenant, TenantId};
 
 /// How a booking's Cal.com work ended, as far as a waiting caller needs to know.
@@ -33,6 +34,14 @@ pub trait CalendarSync: Send + Sync + 'static {
         booked: &'a Booked,
         budget: Duration,
     ) -> BoxFuture<'a, SyncOutcome>;
+    /// Right before a hold is booked: checks its time against Cal.com's current slots (within
+    /// `limit`) when the day's answer is old; [`Recheck::Conflict`] means the hold was withdrawn.
+    fn recheck<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        reservation: &'a crate::store::Reservation,
+        limit: Duration,
+    ) -> BoxFuture<'a, Recheck>;
     /// An outbox job was just written: start on it now instead of at the next poll.
     fn kick(&self);
 }

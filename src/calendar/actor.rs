@@ -18,14 +18,17 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::build::{appointment_for, phases_for, reservation_for, windows_around};
+use super::build::{appointment_for, phases_for, reservation_for};
 use super::messages::*;
 use super::state::{CalendarState, HoldEntry, Owner};
+use super::windows::CalcomWindows;
 use crate::clock::Clock;
 use crate::domain::availability::{SlotQuery, fits, free_starts};
 use crate::domain::{Catalogue, ReservationToken, Service, StaffKey, Tenant};
 use crate::metrics;
 use crate::store::{Conversion, ConvertResult, HoldInsert, ReservationKind, ReservationStatus, Store, StoreError};
+
+mod calcom;
 
 /// Intervals that ended before this long ago are not loaded (nothing can be booked in the past).
 const LOOKBACK_HOURS: i64 = 24;
@@ -55,6 +58,8 @@ pub struct ActorState {
     timers: HashMap<ReservationToken, JoinHandle<()>>,
     /// Cal.com busy times are known (pre-warmed) up to here.
     warm_until: Option<DateTime<Utc>>,
+    /// Cal.com's bookable time, by local date (configured hours where it has not answered).
+    calcom: CalcomWindows,
     ctx: CalendarContext,
     myself: ActorRef<CalendarMsg>,
 }
@@ -85,6 +90,7 @@ impl Actor for CalendarActor {
             cal: CalendarState::from_snapshot(snapshot),
             timers: HashMap::new(),
             warm_until: None,
+            calcom: CalcomWindows::default(),
             ctx,
             myself,
         };
@@ -173,6 +179,16 @@ async fn dispatch(msg: CalendarMsg, state: &mut ActorState) -> Result<(), ActorP
             let result = state.external(change).await;
             let _ = reply.send(result);
         }
+        CalendarMsg::Known { range, reply } => {
+            let _ = reply.send(Ok(state.known(&range)));
+        }
+        CalendarMsg::FetchedAt { range, reply } => {
+            let _ = reply.send(Ok(state.fetched_at(&range)));
+        }
+        CalendarMsg::Windows(update, reply) => {
+            let verdict = state.apply_windows(update).await;
+            let _ = reply.send(Ok(verdict));
+        }
         CalendarMsg::Reload(reply) => {
             if let Err(err) = state.reload().await {
                 tracing::warn!(calendar = %state.key, error = %err, "calendar reload failed");
@@ -225,7 +241,7 @@ impl ActorState {
     fn find_free(&self, query: &FreeQuery) -> FreeSlots {
         let Ok(service) = self.service(&query.service) else { return FreeSlots::default() };
         let now = self.ctx.clock.now();
-        let windows = windows_around(&self.tenant, self.staff_index, query.range.start(), query.range.end());
+        let windows = self.windows(query.range.start(), query.range.end());
         let free = self.cal.free_time(&windows, now);
         let layout = service.busy_layout();
         let starts = free_starts(&SlotQuery {
@@ -254,7 +270,7 @@ impl ActorState {
         if request.start < now {
             return Err(CalendarError::OutsideHours);
         }
-        let windows = windows_around(&self.tenant, self.staff_index, span.start(), span.end());
+        let windows = self.windows(span.start(), span.end());
         let free = self.cal.free_time(&windows, now);
         if !fits(&service.busy_layout(), request.start, &free) {
             let conflicts = self.cal.conflicts(&busy, now);
@@ -417,7 +433,7 @@ impl ActorState {
         let service = self.service(&request.service)?.clone();
         let now = self.ctx.clock.now();
         let span = service.span(request.start);
-        let windows = windows_around(&self.tenant, self.staff_index, span.start(), span.end());
+        let windows = self.windows(span.start(), span.end());
         if request.start < now || !fits(&service.busy_layout(), request.start, &self.cal.free_time(&windows, now)) {
             return Err(CalendarError::SlotTaken);
         }
@@ -469,7 +485,7 @@ impl ActorState {
         let service = self.service(&appointment.service)?.clone();
         let now = self.ctx.clock.now();
         let span = service.span(request.new_start);
-        let windows = windows_around(&self.tenant, self.staff_index, span.start(), span.end());
+        let windows = self.windows(span.start(), span.end());
         let free = self.cal.free_time_without_booking(&windows, now, &appointment.id);
         if request.new_start < now || !fits(&service.busy_layout(), request.new_start, &free) {
             return Err(CalendarError::SlotTaken);

@@ -1,20 +1,13 @@
 //! Turning a request on one calendar into the records the store writes.
 //!
-//! Pure helpers of the calendar actor: where the working windows around a time are, which phases a
-//! booking has, and which Cal.com event type each staff-busy phase uses for this stylist.
+//! Pure helpers of the calendar actor: which phases a booking has, and which Cal.com event type
+//! each staff-busy phase uses for this stylist.
 
-use chrono::{DateTime, Duration as TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use super::messages::{ConvertRequest, HoldRequest};
 use crate::domain::{Interval, Service, StaffKey, Tenant};
 use crate::store::{NewAppointment, NewPhase, NewReservation, PhaseRecord, ReservationKind};
-
-/// Working windows (UTC) of one staff member for the local days around `from..to`.
-pub fn windows_around(tenant: &Tenant, staff_index: usize, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Interval> {
-    let first = (from - TimeDelta::days(1)).with_timezone(&tenant.tz).date_naive();
-    let last = (to + TimeDelta::days(1)).with_timezone(&tenant.tz).date_naive();
-    tenant.staff[staff_index].schedule.windows_utc(tenant.tz, first, last)
-}
 
 /// The phases of `service` at `start`, with this stylist's Cal.com event types on the busy ones.
 pub fn phases_for(tenant: &Tenant, staff_index: usize, service: &Service, start: DateTime<Utc>) -> Vec<NewPhase> {

@@ -168,6 +168,31 @@ pub enum ExternalChange {
     },
 }
 
+/// Cal.com's free ranges (`GET /v2/slots`, `format=range`) for the local dates `first..=last`.
+#[derive(Debug, Clone)]
+pub struct WindowsUpdate {
+    pub first: chrono::NaiveDate,
+    pub last: chrono::NaiveDate,
+    pub slots: Vec<Interval>,
+    /// Busy intervals the calendar knew before the request was sent ([`CalendarMsg::Known`]):
+    /// Cal.com may have left them out because of us (our bookings and slot reservations).
+    pub known_before: Vec<Interval>,
+    pub fetched_at: DateTime<Utc>,
+    /// Re-check this hold against the answer before it is booked.
+    pub recheck: Option<ReservationToken>,
+}
+
+/// How a re-checked hold fared against Cal.com's fresh answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recheck {
+    /// Every staff-busy phase lies in Cal.com's bookable time.
+    Fits,
+    /// Cal.com no longer has the time free: the hold was withdrawn.
+    Conflict,
+    /// No re-check asked, or the hold is not live here any more.
+    NotHeld,
+}
+
 /// What happened to holds, for the Cal.com hold mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CalendarEvent {
@@ -255,6 +280,19 @@ pub enum CalendarMsg {
     /// Another process moved this booking away (reschedule to another stylist): forget it.
     ForgetBooking(AppointmentId),
     External(ExternalChange, Reply<Vec<ReservationToken>>),
+    /// Live busy intervals (holds, bookings, Cal.com bookings) in `range`.
+    Known {
+        range: Interval,
+        reply: Reply<Vec<Interval>>,
+    },
+    /// When Cal.com last answered for the local dates `range` touches: the oldest answer, `None`
+    /// if it has not answered for one of them.
+    FetchedAt {
+        range: Interval,
+        reply: Reply<Option<DateTime<Utc>>>,
+    },
+    /// Cal.com's bookable time for some dates, optionally re-checking one hold against it.
+    Windows(WindowsUpdate, Reply<Recheck>),
     /// The store changed under us (another node, the sweeper): rebuild from the store.
     Reload(Option<RpcReplyPort<()>>),
     /// Timer: the hold's TTL passed (ignored unless `version` is the hold's current one).

@@ -132,6 +132,19 @@ pub struct CalcomSettings {
     pub circuit: CircuitSettings,
     pub outbox: OutboxSettings,
     pub warm: WarmSettings,
+    /// Take each stylist's bookable time from Cal.com's slots (`GET /v2/slots`, pre-warmed) instead
+    /// of the configured working hours, and re-check a hold before booking it. Off until the
+    /// simulator mirrors Cal.com's per-user availability (issue 14, part 2).
+    #[serde(default)]
+    pub availability_from_slots: bool,
+    /// A hold is re-checked against Cal.com's slots right before it is booked when the stylist's
+    /// bookable time for that day was last fetched longer ago than this.
+    #[serde(default = "default_availability_max_age_secs")]
+    pub availability_max_age_secs: u64,
+}
+
+fn default_availability_max_age_secs() -> u64 {
+    300
 }
 
 fn default_true() -> bool {

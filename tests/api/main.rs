@@ -2,6 +2,7 @@
 //! PostgreSQL, the Cal.com simulator over HTTP. One binary, many modules (fast to link).
 
 mod admin;
+mod availability;
 mod browser;
 mod calcom;
 mod calendar;

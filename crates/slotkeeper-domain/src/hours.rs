@@ -94,6 +94,11 @@ impl Schedule {
         Self { weekly, exceptions }
     }
 
+    /// The regular hours of a weekday (exceptions aside).
+    pub fn weekly(&self, weekday: chrono::Weekday) -> &[TimeRange] {
+        &self.weekly[weekday.num_days_from_monday() as usize]
+    }
+
     pub fn ranges_on(&self, date: NaiveDate) -> &[TimeRange] {
         match self.exceptions.get(&date) {
             Some(DayOverride::Closed) => &[],

@@ -217,6 +217,27 @@ async fn reserve_phase(
     }
 }
 
+/// Deletes the hold's Cal.com reservations before a re-check of its time (they would hide it),
+/// waiting for a running mirror first. `false` if one could not be deleted (it stays recorded,
+/// so the booking still presents it).
+pub(super) async fn lift(engine: &Engine, tenant: &crate::domain::Tenant, token: &ReservationToken) -> bool {
+    wait_settled(engine, token, RELEASE_WAIT).await;
+    let Ok(mirrors) = engine.store.reservation_mirrors(token).await else { return false };
+    if mirrors.is_empty() {
+        return true;
+    }
+    let api_key = engine.api_key(tenant);
+    let mut kept = Vec::new();
+    for mirror in mirrors {
+        let deleted =
+            engine.call(tenant, Priority::Booking, || engine.client.delete_reservation(api_key, &mirror.uid)).await;
+        if deleted.is_err() {
+            kept.push(mirror);
+        }
+    }
+    engine.store.set_reservation_mirrors(token, &kept).await.is_ok() && kept.is_empty()
+}
+
 async fn release(engine: &Engine, key: &StaffKey, token: &ReservationToken) {
     let Some(tenant) = engine.catalogue.tenant(&key.tenant).cloned() else { return };
     if let Ok(Some(r)) = engine.store.get_reservation(token).await

@@ -24,6 +24,7 @@ mod jobs;
 mod mirror;
 mod pool;
 mod request;
+mod slots;
 mod warm;
 
 use std::sync::{Arc, Mutex};
@@ -341,6 +342,15 @@ impl crate::booking::CalendarSync for SyncHandle {
         budget: Duration,
     ) -> futures::future::BoxFuture<'a, SyncOutcome> {
         Box::pin(SyncHandle::after_booking(self, tenant, booked, budget))
+    }
+
+    fn recheck<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        reservation: &'a crate::store::Reservation,
+        limit: Duration,
+    ) -> futures::future::BoxFuture<'a, crate::calendar::Recheck> {
+        Box::pin(slots::recheck_hold(&self.engine, tenant, reservation, limit))
     }
 
     fn kick(&self) {

@@ -32,6 +32,8 @@ pub struct WarmReport {
     pub calendars: usize,
     pub bookings_seen: usize,
     pub external: usize,
+    /// Calendars whose bookable time came from Cal.com's slots.
+    pub windows: usize,
     pub took: Duration,
 }
 
@@ -39,11 +41,13 @@ impl fmt::Display for WarmReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "warmed {} tenant(s), {} calendar(s): {} Cal.com bookings read, {} busy times from elsewhere, in {} ms",
+            "warmed {} tenant(s), {} calendar(s): {} Cal.com bookings read, {} busy times from elsewhere, \
+             bookable time of {} calendar(s) from Cal.com, in {} ms",
             self.tenants,
             self.calendars,
             self.bookings_seen,
             self.external,
+            self.windows,
             self.took.as_millis()
         )
     }
@@ -137,6 +141,7 @@ pub(super) async fn warm_tenant(engine: &Engine, tenant: &Tenant, report: &mut W
         let change = ExternalChange::Replace { range, items };
         engine.calendars.request(&key, "warm", |reply| CalendarMsg::External(change.clone(), reply)).await?;
     }
+    report.windows += super::slots::warm_tenant(engine, tenant).await;
     Ok(())
 }
 
@@ -155,6 +160,10 @@ pub(super) async fn warm_calendar(engine: &Engine, tenant: &Tenant, key: &StaffK
     let items = by_staff.remove(&key.staff).unwrap_or_default();
     let change = ExternalChange::Replace { range, items };
     engine.calendars.request(key, "warm", |reply| CalendarMsg::External(change.clone(), reply)).await?;
+    if let Some(staff) = tenant.staff(&key.staff) {
+        let dates = super::slots::horizon_dates(engine, tenant);
+        super::slots::refresh(engine, tenant, staff, dates, super::slots::Reason::Warm, None).await?;
+    }
     Ok(())
 }
 
@@ -172,6 +181,7 @@ pub(super) async fn warm_all(engine: &Engine) -> WarmReport {
         calendars = report.calendars,
         bookings = report.bookings_seen,
         external = report.external,
+        windows = report.windows,
         took_ms = report.took.as_millis() as u64,
         "pre-warmed cal.com busy times"
     );
