@@ -68,7 +68,9 @@ impl ActorState {
                 match self.end_hold(&token, None, "conflict", HoldEnd::Conflict).await {
                     Ok(_) => known = others,
                     Err(err) => {
-                        tracing::warn!(calendar = %self.key, error = %err, "could not withdraw a re-checked hold")
+                        // Still held: the booking goes on, and Cal.com checks it again.
+                        tracing::warn!(calendar = %self.key, error = %err, "could not withdraw a re-checked hold");
+                        verdict = Recheck::NotHeld;
                     }
                 }
             }
